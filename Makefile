@@ -1,0 +1,33 @@
+# Two entry points for a fresh machine (see README):
+#   make run   - set up ./.venv if missing, compile what the shipped pipelines need, run the main job
+#   make test  - the same set-up, then the test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test setup compile bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade --quiet pip
+	# torch is pinned (==2.13.0) in the compile extra so pip takes the CPU wheel on disk, not a CUDA build
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install --quiet -e ".[compile,test]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+compile: setup
+	$(BIN)/pawflow compile --all
+
+run: compile
+	$(BIN)/python -m pawflow.demo
+
+test: compile
+	$(BIN)/python -m pytest -q
+
+bench: setup
+	$(BIN)/python bench/interpreter.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,264 @@
+"""The interpreter's base model as a torch module, loaded from the very GGUF llama.cpp runs.
+
+Training a LoRA against the original fp16/bf16 checkpoint and running it on a 4-bit GGUF would fit
+the adapter to weights the runtime never sees. transformers can dequantize a GGUF into fp32 torch
+weights, so the adapter is fitted to exactly the (dequantized) numbers llama.cpp multiplies by.
+
+Loading takes ~15 s for SmolLM2-135M, so the pristine model is cached per process, keyed by the
+file's resolved path, size and mtime. Callers must not leave modifications on it: :func:`fit_lora`
+wraps it with peft and unloads the LoRA layers again in a ``finally``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from pawflow.base import BaseModelInfo, inspect_base
+from pawflow.errors import BaseModelError
+
+if TYPE_CHECKING:  # torch is heavy; import it only where a model is actually loaded
+    import torch
+
+LoraTarget = Literal["q", "k", "v", "o", "gate", "up", "down"]
+
+# Short target name -> (module path inside one decoder layer in transformers, GGUF tensor stem).
+# The same names hold for every decoder-only family pawflow supports (Llama/SmolLM2, Gemma 3, Qwen3).
+TARGET_MODULES: dict[str, tuple[str, str]] = {
+    "q": ("self_attn.q_proj", "attn_q"),
+    "k": ("self_attn.k_proj", "attn_k"),
+    "v": ("self_attn.v_proj", "attn_v"),
+    "o": ("self_attn.o_proj", "attn_output"),
+    "gate": ("mlp.gate_proj", "ffn_gate"),
+    "up": ("mlp.up_proj", "ffn_up"),
+    "down": ("mlp.down_proj", "ffn_down"),
+}
+
+# Architectures whose HF->GGUF conversion reorders q/k rows for llama.cpp's interleaved RoPE.
+# transformers undoes the reorder on load, so a LoRA fitted in torch lives in the un-permuted
+# layout and its q/k ``lora_b`` rows must be permuted again on export (see lora_gguf.rope_permute_rows).
+ROPE_PERMUTED_ARCHITECTURES = frozenset({"llama"})
+
+
+class BaseFacts(BaseModel):
+    """What the exporter and the trainer need to know about a base, independent of torch."""
+
+    model_config = ConfigDict(frozen=True)
+
+    architecture: str
+    n_layer: int
+    n_embd: int
+    n_head: int
+    n_head_kv: int
+    head_dim: int
+    # target -> (out_features, in_features) of that projection, identical in every layer
+    module_shapes: dict[str, tuple[int, int]]
+    rope_permuted: bool
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return tuple(self.module_shapes)
+
+
+@dataclass(frozen=True)
+class TorchBase:
+    """A loaded base: the fp32 torch model (eval mode, frozen) with its identity and facts."""
+
+    path: Path
+    info: BaseModelInfo
+    facts: BaseFacts
+    model: "torch.nn.Module"
+
+    def layers(self) -> list["torch.nn.Module"]:
+        return list(decoder_layers(self.model))
+
+
+def decoder_layers(model: "torch.nn.Module") -> "torch.nn.ModuleList":
+    """The decoder blocks of a causal LM, whatever wrapper (peft, ForCausalLM) sits around them."""
+    inner = model
+    for attr in ("base_model", "model"):
+        # PeftModel.base_model -> LoraModel.model -> XForCausalLM.model -> XModel.layers
+        while hasattr(inner, attr) and not hasattr(inner, "layers"):
+            inner = getattr(inner, attr)
+    layers = getattr(inner, "layers", None)
+    if layers is None:
+        raise BaseModelError(f"{type(model).__name__} has no decoder layers where pawflow expects them")
+    return layers
+
+
+_CACHE: dict[tuple[str, int, int], TorchBase] = {}
+_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _quiet_loading():
+    """transformers draws a tqdm bar per load; pawflow shows its own progress instead."""
+    previous = os.environ.get("TQDM_DISABLE")
+    os.environ["TQDM_DISABLE"] = "1"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = previous
+
+
+def _facts(model: "torch.nn.Module", info: BaseModelInfo) -> BaseFacts:
+    layer0 = decoder_layers(model)[0]
+    shapes: dict[str, tuple[int, int]] = {}
+    for target, (module_path, _) in TARGET_MODULES.items():
+        module = layer0
+        for part in module_path.split("."):
+            module = getattr(module, part, None)
+            if module is None:
+                break
+        weight = getattr(module, "weight", None)
+        if weight is not None and weight.dim() == 2:
+            shapes[target] = (int(weight.shape[0]), int(weight.shape[1]))
+    config = model.config
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    return BaseFacts(
+        architecture=info.architecture,
+        n_layer=info.n_layer,
+        n_embd=info.n_embd,
+        n_head=info.n_head,
+        n_head_kv=info.n_head_kv,
+        head_dim=int(head_dim),
+        module_shapes=shapes,
+        rope_permuted=info.architecture in ROPE_PERMUTED_ARCHITECTURES,
+    )
+
+
+def load_torch_base(path: str | Path) -> TorchBase:
+    """Load (or reuse) a base GGUF as an fp32 transformers model with all weights frozen."""
+    path = Path(path)
+    info = inspect_base(path)
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    with _LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None:
+            return cached
+        import torch
+        from transformers import AutoModelForCausalLM
+        from transformers.utils import logging as hf_logging
+
+        verbosity = hf_logging.get_verbosity()
+        hf_logging.set_verbosity_error()
+        try:
+            with _quiet_loading():
+                model = AutoModelForCausalLM.from_pretrained(
+                    str(path.parent), gguf_file=path.name, dtype=torch.float32
+                )
+        except Exception as exc:  # transformers raises ValueError/KeyError/RuntimeError for unsupported files
+            raise BaseModelError(
+                f"{path}: transformers cannot load this GGUF for training ({type(exc).__name__}: {exc})",
+                hint="LoRA compiling needs an architecture transformers' GGUF loader supports "
+                "(llama, gemma3, qwen3, ...); prompt-only programs work on any base",
+            ) from exc
+        finally:
+            hf_logging.set_verbosity(verbosity)
+        model.eval()
+        for parameter in model.parameters():
+            parameter.requires_grad_(False)
+        base = TorchBase(path=path, info=info, facts=_facts(model, info), model=model)
+        _CACHE[key] = base
+        return base
+
+
+def clear_cache() -> None:
+    """Drop cached models (tests, or a long-lived process switching bases)."""
+    with _LOCK:
+        _CACHE.clear()
+
+
+# --------------------------------------------------------------------------- LoRA on the torch side
+
+
+def _module_at(root: "torch.nn.Module", dotted: str) -> "torch.nn.Module":
+    module = root
+    for part in dotted.split("."):
+        module = getattr(module, part)
+    return module
+
+
+def check_targets(facts: BaseFacts, targets: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Validate LoRA targets against what this base has, keeping pawflow's canonical order."""
+    unknown = [t for t in targets if t not in TARGET_MODULES]
+    if unknown:
+        raise BaseModelError(f"unknown LoRA target(s) {unknown}; choose from {', '.join(TARGET_MODULES)}")
+    missing = [t for t in targets if t not in facts.module_shapes]
+    if missing:
+        raise BaseModelError(f"base ({facts.architecture}) has no {missing} projection(s) to adapt")
+    if not targets:
+        raise BaseModelError("at least one LoRA target is needed")
+    return tuple(t for t in TARGET_MODULES if t in targets)
+
+
+@contextlib.contextmanager
+def attached_lora(base: TorchBase, *, rank: int, alpha: float, targets: tuple[str, ...], seed: int):
+    """Wrap the cached base with fresh peft LoRA layers for the duration of the block.
+
+    peft edits the module tree in place, and the base is shared per process, so the LoRA layers are
+    always unloaded again on exit (also on Ctrl-C), leaving the cached model as it was loaded.
+    Initialization (peft: kaiming-uniform A, zero B) draws from a forked, seeded RNG so the same
+    seed gives the same adapter without disturbing the caller's global RNG state.
+    """
+    import torch
+    from peft import LoraConfig, get_peft_model
+
+    targets = check_targets(base.facts, targets)
+    module_names = sorted({TARGET_MODULES[t][0].split(".")[-1] for t in targets})
+    config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=0.0, target_modules=module_names, bias="none")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        peft_model = get_peft_model(base.model, config)
+    try:
+        yield peft_model
+    finally:
+        peft_model.unload()
+        for parameter in base.model.parameters():
+            parameter.requires_grad_(False)
+
+
+def lora_modules(peft_model: "torch.nn.Module", targets: tuple[str, ...]) -> dict[tuple[int, str], "torch.nn.Module"]:
+    """``{(layer, target): peft LoRA layer}`` for every adapted projection."""
+    found: dict[tuple[int, str], torch.nn.Module] = {}
+    for index, layer in enumerate(decoder_layers(peft_model)):
+        for target in targets:
+            module = _module_at(layer, TARGET_MODULES[target][0])
+            if not hasattr(module, "lora_A"):
+                raise BaseModelError(f"layer {index} {target}: peft did not wrap this projection")
+            found[(index, target)] = module
+    return found
+
+
+def lora_state(peft_model: "torch.nn.Module", targets: tuple[str, ...]):
+    """The LoRA weights as exportable numpy pairs (a: rank x in, b: out x rank), HF row order."""
+    from compiler.lora_gguf import LoraPair
+
+    pairs = {}
+    for key, module in lora_modules(peft_model, targets).items():
+        a = module.lora_A["default"].weight.detach().to("cpu").float().numpy().copy()
+        b = module.lora_B["default"].weight.detach().to("cpu").float().numpy().copy()
+        pairs[key] = LoraPair(a=a, b=b)
+    return pairs
+
+
+def set_lora_state(peft_model: "torch.nn.Module", pairs) -> None:
+    """Load numpy pairs into the peft LoRA layers (e.g. a seeded random adapter, or a checkpoint)."""
+    import torch
+
+    targets = tuple(sorted({target for _, target in pairs}, key=list(TARGET_MODULES).index))
+    modules = lora_modules(peft_model, targets)
+    with torch.no_grad():
+        for key, pair in pairs.items():
+            modules[key].lora_A["default"].weight.copy_(torch.from_numpy(pair.a))
+            modules[key].lora_B["default"].weight.copy_(torch.from_numpy(pair.b))

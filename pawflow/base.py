@@ -1,0 +1,154 @@
+"""Identity of a base model: what a program was compiled for and what the interpreter runs.
+
+A LoRA adapter only means something on the weights it was fitted to, so every program records the
+base's architecture, dimensions and the sha256 of the GGUF file, and loading compares them. Hashing a
+multi-hundred-MB file on every start would be wasteful, so hashes are cached by (path, size, mtime).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from pawflow.errors import BaseModelError
+from pawflow.storage import atomic_write_text
+
+_HASH_LOCK = threading.Lock()
+
+
+class BaseModelInfo(BaseModel):
+    """What identifies a base model, as recorded in a program's meta.json."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    name: str
+    architecture: str
+    n_layer: int
+    n_embd: int
+    n_head: int
+    n_head_kv: int
+    n_vocab: int
+    sha256: str
+    file: str = ""
+    chat_template: str | None = None
+
+    def shape_key(self) -> tuple[str, int, int, int, int, int]:
+        """The fields an adapter's tensor shapes depend on."""
+        return (self.architecture, self.n_layer, self.n_embd, self.n_head, self.n_head_kv, self.n_vocab)
+
+    def describe(self) -> str:
+        return (
+            f"{self.name} ({self.architecture}, {self.n_layer} layers, d={self.n_embd}, "
+            f"sha256 {self.sha256[:12]}…)"
+        )
+
+
+def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cached_sha256(path: Path) -> str:
+    """sha256 of a large file, memoised on disk by (resolved path, size, mtime_ns)."""
+    from pawflow.config import cache_root
+
+    path = path.resolve()
+    stat = path.stat()
+    key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
+    index_path = cache_root() / "base-hashes.json"
+    with _HASH_LOCK:
+        try:
+            index = json.loads(index_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            index = {}
+        if isinstance(index, dict) and isinstance(index.get(key), str):
+            return index[key]
+        digest = sha256_file(path)
+        index = index if isinstance(index, dict) else {}
+        index[key] = digest
+        try:
+            atomic_write_text(index_path, json.dumps(index, indent=1, sort_keys=True))
+        except OSError:
+            pass  # a read-only cache only costs a re-hash next time
+        return digest
+
+
+def _field(reader, key: str):
+    field = reader.fields.get(key)
+    if field is None:
+        return None
+    value = field.contents()
+    return value
+
+
+@lru_cache(maxsize=8)
+def _inspect(path_str: str, size: int, mtime_ns: int) -> BaseModelInfo:
+    from gguf import GGUFReader
+
+    path = Path(path_str)
+    try:
+        reader = GGUFReader(path, "r")
+    except Exception as exc:  # gguf raises ValueError/struct errors of many kinds on a bad file
+        raise BaseModelError(f"{path}: not a readable GGUF file ({exc})") from exc
+    arch = _field(reader, "general.architecture")
+    if not isinstance(arch, str):
+        raise BaseModelError(f"{path}: GGUF has no general.architecture; is this a model file?")
+    if _field(reader, "general.type") == "adapter":
+        raise BaseModelError(f"{path}: this GGUF is a LoRA adapter, not a base model")
+
+    def need(key: str) -> int:
+        value = _field(reader, f"{arch}.{key}")
+        if value is None:
+            raise BaseModelError(f"{path}: GGUF lacks {arch}.{key}")
+        return int(value)
+
+    tokens = reader.fields.get("tokenizer.ggml.tokens")
+    n_vocab = len(tokens.data) if tokens is not None else need("vocab_size")
+    n_head = need("attention.head_count")
+    head_kv = _field(reader, f"{arch}.attention.head_count_kv")
+    name = _field(reader, "general.name") or path.stem
+    return BaseModelInfo(
+        name=str(name),
+        architecture=arch,
+        n_layer=need("block_count"),
+        n_embd=need("embedding_length"),
+        n_head=n_head,
+        n_head_kv=int(head_kv) if head_kv is not None else n_head,
+        n_vocab=n_vocab,
+        sha256=cached_sha256(path),
+        file=path.name,
+        chat_template=_field(reader, "tokenizer.chat_template"),
+    )
+
+
+def inspect_base(path: Path) -> BaseModelInfo:
+    """Read a base GGUF's identity (header only; the tensors are memory-mapped, not loaded)."""
+    path = Path(path)
+    if not path.is_file():
+        raise BaseModelError(f"Base model file not found: {path}")
+    stat = path.stat()
+    return _inspect(str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def interpreter_matches(interpreter: str, base: BaseModelInfo) -> bool:
+    """Whether an SDK ``interpreter`` id (e.g. ``Qwen/Qwen3-0.6B``) names this base.
+
+    SDK programs record a model id, not a file hash; the GGUF's ``general.name`` is the best we have.
+    """
+    wanted = _norm(interpreter.rsplit("/", 1)[-1])
+    have = _norm(base.name) + "|" + _norm(os.path.splitext(base.file)[0])
+    return bool(wanted) and wanted in have

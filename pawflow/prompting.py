@@ -1,0 +1,116 @@
+"""Rendering the interpreter prompt (the paper's Fig. 15 layout) with the base model's own chat template.
+
+A program's ``prompt_template.txt`` is fully rendered at compile time, so the runtime never needs to know
+chat formats: it splits the template at ``{INPUT_PLACEHOLDER}`` and caches everything before it. The
+chat template comes from the base GGUF (``tokenizer.chat_template``), rendered with a sandboxed jinja2,
+so any base — SmolLM2, Gemma 3, Qwen3 — gets its own turn markers.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Sequence
+
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from pawflow.base import BaseModelInfo
+from pawflow.program import INPUT_PLACEHOLDER, JsonOutput, LabelsOutput, TextOutput
+
+_SENTINEL = "\u0000PAWFLOW_INPUT\u0000"
+_INPUT_BLOCK = "[INPUT]\n{input}\n[END_INPUT]"
+
+
+def _gguf_token(path: Path, key: str) -> str:
+    from gguf import GGUFReader
+
+    reader = GGUFReader(path, "r")
+    field = reader.fields.get(key)
+    tokens = reader.fields.get("tokenizer.ggml.tokens")
+    if field is None or tokens is None:
+        return ""
+    index = int(field.contents())
+    return str(tokens.contents(index)) if 0 <= index < len(tokens.data) else ""
+
+
+@lru_cache(maxsize=4)
+def _special_tokens(path_str: str) -> tuple[str, str]:
+    path = Path(path_str)
+    return _gguf_token(path, "tokenizer.ggml.bos_token_id"), _gguf_token(path, "tokenizer.ggml.eos_token_id")
+
+
+def render_chat(
+    base: BaseModelInfo,
+    messages: Sequence[dict[str, str]],
+    *,
+    add_generation_prompt: bool = True,
+    base_path: Path | None = None,
+) -> str:
+    """Render chat messages with the base's template; bases without one get a plain layout."""
+    if not base.chat_template:
+        text = "\n\n".join(m["content"] for m in messages)
+        return text + ("\n" if add_generation_prompt else "")
+    bos, eos = _special_tokens(str(base_path)) if base_path else ("", "")
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+    env.globals["raise_exception"] = _raise
+    template = env.from_string(base.chat_template)
+    return template.render(
+        messages=list(messages),
+        add_generation_prompt=add_generation_prompt,
+        bos_token=bos,
+        eos_token=eos,
+        enable_thinking=False,  # Qwen3: answer directly, the interpreter is not a reasoner
+    )
+
+
+def _raise(message: str) -> None:
+    raise ValueError(f"chat template error: {message}")
+
+
+def render_template(base: BaseModelInfo, pseudo_program: str, *, base_path: Path | None = None) -> str:
+    """The program's prompt template: one user turn = pseudo-program + input block, then the answer turn."""
+    user = f"{pseudo_program.strip()}\n\n" + _INPUT_BLOCK.format(input=_SENTINEL)
+    rendered = render_chat(base, [{"role": "user", "content": user}], base_path=base_path)
+    if rendered.count(_SENTINEL) != 1:
+        raise ValueError("the base's chat template dropped or duplicated the user message")
+    return rendered.replace(_SENTINEL, INPUT_PLACEHOLDER)
+
+
+def format_output(value: Any) -> str:
+    """How an example's output appears in a pseudo-program and in training targets."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def output_contract(output: LabelsOutput | TextOutput | JsonOutput) -> str:
+    if isinstance(output, LabelsOutput):
+        return "Answer with exactly one of: " + ", ".join(output.labels) + "."
+    if isinstance(output, JsonOutput):
+        return "Answer with JSON only, matching this schema: " + json.dumps(output.json_schema, separators=(",", ":"))
+    return "Answer with the output text only."
+
+
+def default_pseudo_program(
+    spec: str,
+    examples: Sequence[Any],
+    output: LabelsOutput | TextOutput | JsonOutput,
+    *,
+    max_examples: int = 8,
+) -> str:
+    """A deterministic pseudo-program: the spec as a task paragraph, the output contract, then examples.
+
+    This is what the pseudo-compiler falls back to when the LM writes something unusable, and the
+    layout the LM is asked to produce (task paragraph + examples), so both kinds read the same way.
+    """
+    lines = [spec.strip(), "", output_contract(output)]
+    shown = list(examples)[:max_examples]
+    if shown:
+        lines += ["", "Examples:"]
+        for example in shown:
+            item_in = example["input"] if isinstance(example, dict) else example.input
+            item_out = example["output"] if isinstance(example, dict) else example.output
+            lines.append(f"Input: {item_in}")
+            lines.append(f"Output: {format_output(item_out)}")
+    return "\n".join(lines).strip()
