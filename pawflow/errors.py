@@ -73,3 +73,40 @@ class CompileError(PawflowError):
 
 class BackendError(PawflowError):
     """The inference backend failed (llama.cpp refused an adapter, context overflow, server error)."""
+
+
+class PipelineError(PawflowError):
+    """A pipeline (pipelines/*.yaml) is invalid or failed while running."""
+
+
+class PipelineValidationError(PipelineError):
+    """Static validation found problems. ``problems`` lists every one, each with file, line and hint.
+
+    All problems are collected before raising, so one fix-and-rerun cycle fixes everything at once.
+    """
+
+    def __init__(self, path: str | Path, problems: list) -> None:
+        self.path = str(path)
+        self.problems = list(problems)
+        errors = [p for p in self.problems if getattr(p, "severity", "error") == "error"]
+        noun = "problem" if len(errors) == 1 else "problems"
+        listing = "\n".join(f"  {p}" for p in errors)
+        super().__init__(f"{self.path}: {len(errors)} {noun} found by validation:\n{listing}")
+
+
+class PipelineRunError(PipelineError):
+    """A step failed while running. Names the step, the inputs it had and the underlying cause."""
+
+    def __init__(self, step: str, message: str, *, inputs: dict | None = None, cause: BaseException | None = None,
+                 trace: list | None = None, pipeline: str | None = None, hint: str | None = None) -> None:
+        self.step = step
+        self.inputs = inputs
+        self.cause = cause
+        self.trace = trace or []
+        self.pipeline = pipeline
+        where = f"{pipeline}: " if pipeline else ""
+        shown = ""
+        if inputs is not None:
+            rendered = repr(inputs)
+            shown = f"; inputs: {rendered[:300]}{'…' if len(rendered) > 300 else ''}"
+        super().__init__(f"{where}step {step!r} failed: {message}{shown}", hint=hint)

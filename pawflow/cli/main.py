@@ -19,6 +19,7 @@ from pawflow.errors import PawflowError
 
 COMMAND_MODULES = [
     "pawflow.cli.program_cmds",
+    "pawflow.cli.serve_cmds", "pawflow.cli.eval_cmds",
 ]
 
 app = typer.Typer(
