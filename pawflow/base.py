@@ -37,7 +37,10 @@ class BaseModelInfo(BaseModel):
     n_vocab: int
     sha256: str
     file: str = ""
+    # Tokenizer facts used to render prompts; not part of a program's recorded identity.
     chat_template: str | None = None
+    bos_token: str | None = None
+    eos_token: str | None = None
 
     def shape_key(self) -> tuple[str, int, int, int, int, int]:
         """The fields an adapter's tensor shapes depend on."""
@@ -91,11 +94,17 @@ def _field(reader, key: str):
     return value
 
 
-@lru_cache(maxsize=8)
-def _inspect(path_str: str, size: int, mtime_ns: int) -> BaseModelInfo:
+def _token_text(reader, key: str) -> str | None:
+    index = _field(reader, key)
+    tokens = reader.fields.get("tokenizer.ggml.tokens")
+    if index is None or tokens is None or not 0 <= int(index) < len(tokens.data):
+        return None
+    return str(tokens.contents(int(index)))
+
+
+def _read_info(path: Path) -> BaseModelInfo:
     from gguf import GGUFReader
 
-    path = Path(path_str)
     try:
         reader = GGUFReader(path, "r")
     except Exception as exc:  # gguf raises ValueError/struct errors of many kinds on a bad file
@@ -128,7 +137,28 @@ def _inspect(path_str: str, size: int, mtime_ns: int) -> BaseModelInfo:
         sha256=cached_sha256(path),
         file=path.name,
         chat_template=_field(reader, "tokenizer.chat_template"),
+        bos_token=_token_text(reader, "tokenizer.ggml.bos_token_id"),
+        eos_token=_token_text(reader, "tokenizer.ggml.eos_token_id"),
     )
+
+
+@lru_cache(maxsize=8)
+def _inspect(path_str: str, size: int, mtime_ns: int) -> BaseModelInfo:
+    """Parsing a GGUF header walks the whole vocabulary (seconds on a busy machine): cache it on disk."""
+    from pawflow.config import cache_root
+
+    path = Path(path_str)
+    cache_file = cache_root() / "base-info" / (hashlib.sha256(f"{path_str}|{size}|{mtime_ns}".encode()).hexdigest() + ".json")
+    try:
+        return BaseModelInfo.model_validate_json(cache_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    info = _read_info(path)
+    try:
+        atomic_write_text(cache_file, info.model_dump_json())
+    except OSError:
+        pass
+    return info
 
 
 def inspect_base(path: Path) -> BaseModelInfo:

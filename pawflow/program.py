@@ -192,7 +192,7 @@ class Program:
             spec=spec,
             output=output or TextOutput(),
             generation=generation or GenerationSettings(),
-            base=base.model_copy(update={"chat_template": None}),
+            base=base.model_copy(update={"chat_template": None, "bos_token": None, "eos_token": None}),
             compile=compile or CompileInfo(method="prompt"),
             members=members,
             source_sha256=source_sha256,

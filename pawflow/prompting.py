@@ -9,7 +9,6 @@ so any base — SmolLM2, Gemma 3, Qwen3 — gets its own turn markers.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -20,24 +19,6 @@ from pawflow.program import INPUT_PLACEHOLDER, JsonOutput, LabelsOutput, TextOut
 
 _SENTINEL = "\u0000PAWFLOW_INPUT\u0000"
 _INPUT_BLOCK = "[INPUT]\n{input}\n[END_INPUT]"
-
-
-def _gguf_token(path: Path, key: str) -> str:
-    from gguf import GGUFReader
-
-    reader = GGUFReader(path, "r")
-    field = reader.fields.get(key)
-    tokens = reader.fields.get("tokenizer.ggml.tokens")
-    if field is None or tokens is None:
-        return ""
-    index = int(field.contents())
-    return str(tokens.contents(index)) if 0 <= index < len(tokens.data) else ""
-
-
-@lru_cache(maxsize=4)
-def _special_tokens(path_str: str) -> tuple[str, str]:
-    path = Path(path_str)
-    return _gguf_token(path, "tokenizer.ggml.bos_token_id"), _gguf_token(path, "tokenizer.ggml.eos_token_id")
 
 
 def render_chat(
@@ -51,7 +32,7 @@ def render_chat(
     if not base.chat_template:
         text = "\n\n".join(m["content"] for m in messages)
         return text + ("\n" if add_generation_prompt else "")
-    bos, eos = _special_tokens(str(base_path)) if base_path else ("", "")
+    bos, eos = base.bos_token or "", base.eos_token or ""
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
     env.globals["raise_exception"] = _raise
     template = env.from_string(base.chat_template)

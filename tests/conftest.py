@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from pawflow.base import BaseModelInfo, inspect_base
@@ -35,31 +34,10 @@ def base_info(base_path: Path) -> BaseModelInfo:
     return inspect_base(base_path)
 
 
-def random_adapter(base: BaseModelInfo, seed: int, *, rank: int = 4, scale: float = 0.08, targets=("q", "v")) -> bytes:
-    """A real GGUF LoRA adapter with seeded random weights, strong enough to change outputs."""
-    from compiler.lora_gguf import LoraPair, export_lora_gguf
+def random_adapter(base: BaseModelInfo, seed: int, **kwargs) -> bytes:
+    from compiler.synthetic import random_lora_adapter
 
-    rng = np.random.default_rng(seed)
-    head_dim = base.n_embd // base.n_head
-    out_dims = {"q": base.n_embd, "k": base.n_head_kv * head_dim, "v": base.n_head_kv * head_dim, "o": base.n_embd}
-    pairs = {
-        (layer, target): LoraPair(
-            a=rng.normal(0, scale, (rank, base.n_embd)).astype(np.float32),
-            b=rng.normal(0, scale, (out_dims[target], rank)).astype(np.float32),
-        )
-        for layer in range(base.n_layer)
-        for target in targets
-    }
-    data, _ = export_lora_gguf(
-        pairs,
-        architecture=base.architecture,
-        alpha=float(rank),
-        n_head=base.n_head,
-        n_head_kv=base.n_head_kv,
-        permute_rope=True,
-        quant="f16",
-    )
-    return data
+    return random_lora_adapter(base, seed, **kwargs)
 
 
 LOG_EXAMPLES = [

@@ -157,7 +157,8 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(str(exc)) from exc
         ids = [s.id for s in scenarios]
         progress = Console(stderr=True)
-        out = Console()
+        # Piped output (a file, CI logs) is not limited to 80 columns: keep summaries on one line.
+        out = Console() if sys.stdout.isatty() else Console(width=200)
 
         with contextlib.ExitStack() as stack:
             if base_url is not None:

@@ -19,6 +19,8 @@ from pawflow.errors import PawflowError
 
 COMMAND_MODULES = [
     "pawflow.cli.program_cmds",
+    "pawflow.cli.compile_cmds",
+    "pawflow.cli.pipeline_cmds",
     "pawflow.cli.serve_cmds", "pawflow.cli.eval_cmds",
 ]
 

@@ -20,7 +20,7 @@ from pawflow.pipeline.engine import Engine, RowResult, RunResult
 from pawflow.pipeline.refs import parse_ref
 from pawflow.pipeline.spec import AnyStep, InputSpec, PipelineSpec, _check_name, spec_to_data
 from pawflow.pipeline.types import LabelsType
-from pawflow.pipeline.validate import Analysis, ValidationReport, analyze_file, analyze_spec, analyze_text
+from pawflow.pipeline.validate import Analysis, Problem, ValidationReport, analyze_spec, parse_text
 from pawflow.storage import atomic_write_text
 
 SCHEMA_COMMENT = "# yaml-language-server: $schema=pipeline.schema.json\n"
@@ -30,7 +30,13 @@ class _Dumper(yaml.SafeDumper):
     """Block style, multi-line strings as literal blocks: files a person would write."""
 
 
+_YAML_BREAKS = ("\x85", "\u2028", "\u2029", "\r")
+
+
 def _str_presenter(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    if any(ch in value for ch in _YAML_BREAKS) or not value.isprintable() and "\n" not in value:
+        # YAML normalises these line breaks when reading; double quotes escape them (\N, \L, \P, \r)
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
     if "\n" in value:
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
@@ -72,6 +78,7 @@ class Pipeline:
         self._outputs: dict[str, str] = {}
         self.path = Path(path) if path is not None else None
         self._analysis: Analysis | None = None
+        self._lines: dict[tuple[Any, ...], int] = {}
         self._engines: dict[int, Engine] = {}
         for input_name, spec in (inputs or {}).items():
             self.add_input(input_name, spec)
@@ -89,24 +96,24 @@ class Pipeline:
     @classmethod
     def load(cls, path: str | Path) -> "Pipeline":
         """Read a pipeline file. Raises PipelineValidationError (every problem, located) if it does
-        not parse; deeper checks (programs, types, graph) run on :meth:`validate` or the first run."""
+        not parse; deeper checks (programs, imports, types, graph) run on :meth:`validate`, :meth:`check`
+        or the first run, with the same file and line numbers."""
         path = Path(path)
-        analysis = analyze_file(path)
-        if analysis.spec is None:
-            raise PipelineValidationError(path, analysis.problems)
-        pipeline = cls.from_spec(analysis.spec, path=path)
-        pipeline._analysis = analysis
-        return pipeline
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise PipelineValidationError(path, [Problem(file=str(path), code="not-found", message="pipeline file not found")]) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PipelineValidationError(path, [Problem(file=str(path), code="unreadable", message=str(exc))]) from None
+        return cls.from_yaml_text(text, path=path)
 
     @classmethod
     def from_yaml_text(cls, text: str, *, path: str | Path | None = None) -> "Pipeline":
         """Parse YAML text; relative paths inside resolve against ``path``'s folder (else the cwd)."""
         file = str(path) if path is not None else "<string>"
-        analysis = analyze_text(text, file, Path(path).parent if path is not None else None)
-        if analysis.spec is None:
-            raise PipelineValidationError(file, analysis.problems)
-        pipeline = cls.from_spec(analysis.spec, path=path)
-        pipeline._analysis = analysis
+        spec, lines = parse_text(text, file, Path(path).parent if path is not None else Path.cwd())
+        pipeline = cls.from_spec(spec, path=path)
+        pipeline._lines = lines
         return pipeline
 
     def _changed(self) -> None:
@@ -175,8 +182,6 @@ class Pipeline:
         try:
             return PipelineSpec(**fields)
         except ValidationError as exc:
-            from pawflow.pipeline.validate import Problem
-
             problems = [Problem(file=self._file, code="schema", message=f"{'.'.join(map(str, e['loc']))}: {e['msg']}")
                         for e in exc.errors()]
             raise PipelineValidationError(self._file, problems) from exc
@@ -204,7 +209,7 @@ class Pipeline:
 
     def analysis(self) -> Analysis:
         if self._analysis is None:
-            self._analysis = analyze_spec(self.spec, self._file, self.path.parent if self.path else None)
+            self._analysis = analyze_spec(self.spec, self._file, self.path.parent if self.path else None, self._lines)
         return self._analysis
 
     def validate(self) -> ValidationReport:

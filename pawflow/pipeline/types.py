@@ -34,7 +34,7 @@ class LabelsType(BaseModel):
 
 def _check_type_spec(value: Any) -> Any:
     """One friendly error instead of pydantic's one-per-union-member noise."""
-    if isinstance(value, str) and value in TYPE_NAMES:
+    if isinstance(value, LabelsType) or (isinstance(value, str) and value in TYPE_NAMES):
         return value
     if isinstance(value, dict) and "labels" in value:
         return value

@@ -190,11 +190,29 @@ def analyze_text(text: str, file: str = "<string>", base_dir: Path | None = None
     return analyze_data(data, lines, file, base_dir or Path.cwd())
 
 
-def analyze_spec(spec: PipelineSpec, file: str = "<python>", base_dir: Path | None = None) -> Analysis:
-    """Analyse a pipeline built in Python: no schema pass needed, no lines to report."""
+def analyze_spec(spec: PipelineSpec, file: str = "<python>", base_dir: Path | None = None,
+                 lines: dict[Loc, int] | None = None) -> Analysis:
+    """Analyse an already-parsed pipeline (built in Python, or loaded earlier with its ``lines``)."""
     analysis = Analysis(file, base_dir or Path.cwd(), [], spec=spec)
-    _Analyzer(analysis, {}, _Shared(), ()).run(dict(spec.inputs), dict(spec.steps), dict(spec.outputs), set(), set())
+    stack = (Path(file).resolve(),) if lines else ()
+    _Analyzer(analysis, lines or {}, _Shared(), stack).run(dict(spec.inputs), dict(spec.steps), dict(spec.outputs), set(), set())
     return analysis
+
+
+def parse_text(text: str, file: str, base_dir: Path) -> tuple[PipelineSpec, dict[Loc, int]]:
+    """Schema-level parse only (no imports, no program lookups); on failure raise with every problem
+    the full analysis finds, so a broken file is still reported in one go."""
+    try:
+        data, lines = load_yaml_text(text, file)
+    except SourceError as exc:
+        raise PipelineValidationError(file, [_source_problem(exc, file)]) from None
+    try:
+        if isinstance(data, dict) and not _non_string_keys(data, ()):
+            return PipelineSpec.model_validate(data), lines
+    except ValidationError:
+        pass
+    analysis = analyze_data(data, lines, file, base_dir)
+    raise PipelineValidationError(file, analysis.problems)
 
 
 def analyze_data(
@@ -323,9 +341,16 @@ def _schema_problems(exc: ValidationError, data: Any, lines: dict[Loc, int], fil
             message = f"missing required field {loc[-1]!r}" if loc else "missing required field"
         elif error["type"] == "extra_forbidden":
             message = f"unknown field {loc[-1]!r}" if loc else message
+        elif error["type"] == "union_tag_invalid":
+            tag = str(error.get("ctx", {}).get("tag", "?"))
+            message = f"unknown kind {tag!r}"
+        elif error["type"] == "union_tag_not_found":
+            message = "missing `kind:`"
         step = str(loc[1]) if len(loc) >= 2 and loc[0] == "steps" else None
         dotted = ".".join(str(p) for p in loc) or "(top level)"
         hint = _HINTS.get(error["type"])
+        if error["type"] == "union_tag_invalid":
+            hint = (_did_you_mean(str(error.get("ctx", {}).get("tag", "")), STEP_KINDS) or "") + " kinds: " + ", ".join(STEP_KINDS)
         if error["type"] == "missing" and loc and loc[-1] == "kind":
             hint = _HINTS["union_tag_not_found"]
         line = line_for(loc + ("__key__",), lines) if error["type"] == "extra_forbidden" else line_for(loc, lines)
@@ -371,7 +396,7 @@ def import_function(spec: str, base_dir: Path) -> Callable[..., Any]:
         except ModuleNotFoundError as exc:
             if exc.name and module_name.startswith(exc.name):
                 raise ValueError(
-                    f"cannot import module {module_name!r}: not found in {base_dir} or on sys.path"
+                    f"cannot import module {module_name!r}: not found in {base_dir.resolve()} or on sys.path"
                 ) from exc
             raise ValueError(f"importing {module_name!r} failed: {exc}") from exc
         except Exception as exc:  # a user's module may raise anything at import time
@@ -486,6 +511,10 @@ class _Analyzer:
         try:
             path = self.find_program(step.program)
             program = Program.read(path)
+        except (OSError, ValueError) as exc:  # e.g. a NUL byte or an unreadable path in `program:`
+            self.problem(loc, "program-not-found", f"cannot use program {step.program!r}: {exc}", step=info.name)
+            info.sockets = {"value": vtype(step.output) if step.output is not None else ANY, "text": STR, "confidence": FLOAT}
+            return
         except PawflowError as exc:
             self.problem(loc, "program-not-found" if "not found" in exc.message.lower() or "no program" in exc.message.lower()
                          else "program-invalid", exc.message, step=info.name, hint=self.compile_hint(step.program, exc.hint))
@@ -550,6 +579,8 @@ class _Analyzer:
         for project in (Path.cwd(), self.a.base_dir, self.a.base_dir.parent):
             source = project / "programs" / f"{name}.yaml"
             if source.is_file():
+                with contextlib.suppress(ValueError):
+                    source = source.resolve().relative_to(Path.cwd().resolve())
                 return f"compile it first: pawflow compile {source}"
         return fallback
 
@@ -629,12 +660,11 @@ class _Analyzer:
                          step=info.name, hint="inputs: {text: steps.NAME.value}", key_line=True)
         try:
             compiled = re.compile(step.pattern, flags)
-        except re.error as exc:
-            position = f" at position {exc.pos}" if exc.pos is not None else ""
-            self.problem(info.loc + ("pattern",), "bad-regex", f"invalid regular expression{position}: {exc.msg}",
+        except (re.error, OverflowError, RecursionError) as exc:
+            position = f" at position {exc.pos}" if getattr(exc, "pos", None) is not None else ""
+            self.problem(info.loc + ("pattern",), "bad-regex", f"invalid regular expression{position}: {getattr(exc, 'msg', exc)}",
                          step=info.name, hint="in YAML prefer single quotes around patterns so backslashes stay literal")
-            info.sockets = {"value": DICT, "matched": BOOL}
-            return
+            return  # outputs unknown: references to its groups are not reported again
         info.regex = compiled
         sockets = {"value": DICT, "matched": BOOL}
         for group in compiled.groupindex:
@@ -655,13 +685,18 @@ class _Analyzer:
         path = Path(step.path).expanduser()
         if not path.is_absolute():
             path = self.a.base_dir / path
-        resolved = path.resolve()
+        try:
+            resolved = path.resolve()
+            exists = path.is_file()
+        except (OSError, ValueError) as exc:
+            self.problem(loc, "pipeline-not-found", f"cannot use nested pipeline path {step.path!r}: {exc}", step=info.name)
+            return
         if resolved in self.stack:
             chain = " → ".join(p.name for p in (*self.stack, resolved))
             self.problem(loc, "pipeline-recursion", f"pipeline includes itself: {chain}", step=info.name,
                          hint="nesting must form a tree; extract the shared part into its own file")
             return
-        if not path.is_file():
+        if not exists:
             self.problem(loc, "pipeline-not-found", f"nested pipeline file not found: {path}", step=info.name,
                          hint="paths are relative to the file that names them")
             return
@@ -923,14 +958,17 @@ class _Analyzer:
             cycles.append(cycle)
             if len(cycles) >= 10:
                 break
+        declared = {name: index for index, name in enumerate(self.steps)}
         for cycle in cycles:
             names = [node.removeprefix("steps.") for node in cycle]
-            first, second = names[0], names[(1) % len(names)]
-            refs = graph.get_edge_data(f"steps.{first}", f"steps.{second}")["refs"]
-            input_name = refs[0][1]
+            # report on the earliest-declared step of the loop, at its input that closes the loop
+            start = min(range(len(names)), key=lambda i: declared.get(names[i], len(declared)))
+            names = names[start:] + names[:start]
+            closing = names[-1]
+            refs = graph.get_edge_data(f"steps.{closing}", f"steps.{names[0]}")["refs"]
             chain = " → ".join(names + [names[0]])
-            self.problem(("steps", second, "inputs", input_name), "cycle", f"steps form a cycle: {chain}",
-                         step=second, hint="a step cannot depend on its own output; break the loop")
+            self.problem(("steps", names[0], "inputs", refs[0][1]), "cycle", f"steps form a cycle: {chain}",
+                         step=names[0], hint="a step cannot depend on its own output; break the loop")
         if not cycles:
             self.a.levels = [sorted(n.removeprefix("steps.") for n in level)
                              for level in nx.topological_generations(steps_graph)]

@@ -1,0 +1,211 @@
+"""Interpreter benchmark: prefix caching, adapter swaps, cold loads, memory, parity — side by side.
+
+    python bench/interpreter.py          # a table
+    python bench/interpreter.py --json   # one JSON object (for comparing runs)
+
+All numbers come from one process and one base load, so ratios compare like with like. The labels
+program has a ~200-token pseudo-program and a real (seeded random) LoRA adapter; inputs are ~30 tokens.
+Parity runs in a subprocess so torch's memory does not pollute the RSS figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from compiler.synthetic import random_lora_adapter  # noqa: E402
+from pawflow.backends.llamacpp import rss_bytes  # noqa: E402
+from pawflow.base import inspect_base  # noqa: E402
+from pawflow.config import load_settings  # noqa: E402
+from pawflow.function import Function  # noqa: E402
+from pawflow.interpreter import Interpreter  # noqa: E402
+from pawflow.program import CompileInfo, GenerationSettings, LabelsOutput, Program  # noqa: E402
+from pawflow.prompting import default_pseudo_program, render_template  # noqa: E402
+
+SPEC = (
+    "You watch the log of a machine-learning training job, one line at a time. Decide whether the line "
+    "means a human should look at the job now. Alert on crashes, Python tracebacks and exceptions, NaN or "
+    "infinite losses, sudden loss spikes, CUDA or CPU out-of-memory errors, killed processes, full disks and "
+    "failed checkpoint writes. Stay quiet for normal progress bars, step and loss reports, learning-rate "
+    "schedules, evaluation metrics, saved checkpoints, benign deprecation warnings and the final summary."
+)
+EXAMPLES = [
+    ("epoch 3/10 step 1200/4000 loss=0.5312 lr=2.0e-04", "QUIET"),
+    ("RuntimeError: CUDA out of memory. Tried to allocate 1.50 GiB", "ALERT"),
+    ("[eval] step 1000 accuracy=0.871 f1=0.853", "QUIET"),
+    ("Loss is nan at iteration 5230, aborting", "ALERT"),
+    ("Saved model checkpoint to runs/exp4/checkpoint-2000", "QUIET"),
+    ("OSError: [Errno 28] No space left on device", "ALERT"),
+    ("UserWarning: torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument", "QUIET"),
+    ("Traceback (most recent call last):", "ALERT"),
+]
+INPUTS = [
+    "2026-03-02 14:07:33 | INFO | trainer | epoch 7 step 5120/20000 loss=0.3817 grad_norm=1.92 lr=1.1e-04",
+    "2026-03-02 14:07:35 | ERROR | worker 3 | RuntimeError: CUDA error: an illegal memory access was encountered",
+    "2026-03-02 14:07:36 | WARNING | amp | Gradient overflow detected, skipping step, loss scale reduced to 32768",
+    "2026-03-02 14:07:39 | INFO | checkpoint | wrote runs/ablation-7/ckpt-5200.safetensors (512.3 MB) in 4.1 s",
+]
+
+
+def _program(base, base_path, name: str, adapter: bytes | None) -> Program:
+    output = LabelsOutput(labels=["ALERT", "QUIET"])
+    pseudo = default_pseudo_program(SPEC, [{"input": i, "output": o} for i, o in EXAMPLES], output)
+    return Program.build(
+        name=name, base=base, spec=SPEC, prompt_template=render_template(base, pseudo, base_path=base_path),
+        pseudo_program=pseudo, adapter=adapter, output=output, generation=GenerationSettings(max_tokens=4),
+        compile=CompileInfo(method="bench-random-lora"),
+    )
+
+
+def _median_ms(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def _parity() -> dict:
+    """Run compiler.parity in a child process (it imports torch); None-valued if the extra is missing."""
+    code = (
+        "import json; from compiler.parity import measure_parity; r = measure_parity(); "
+        "print(json.dumps(r.model_dump()))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run(repeats: int, n_programs: int, with_parity: bool) -> dict:
+    settings = load_settings(n_ctx=2048)
+    base_path = settings.base_path()
+    base = inspect_base(base_path)
+    rss_start = rss_bytes()
+    started = time.perf_counter()
+    interp = Interpreter(settings)
+    base_load_ms = (time.perf_counter() - started) * 1000
+    base_rss_mb = (rss_bytes() - rss_start) / 2**20
+
+    tmp = Path(tempfile.mkdtemp(prefix="pawflow-bench-"))
+    adapters = [random_lora_adapter(base, seed=1000 + i) for i in range(n_programs)]
+    paths = []
+    for i, adapter in enumerate(adapters):
+        paths.append(_program(base, base_path, f"bench-{i}", adapter).write(tmp / f"bench-{i}.paw"))
+
+    # cold load: read + verify the .paw, load its adapter into llama.cpp, evaluate its prefix, answer
+    started = time.perf_counter()
+    program = Program.read(paths[0])
+    program.check_base(base)
+    fn = Function(program, interp)
+    fn(INPUTS[0])
+    cold_load_ms = (time.perf_counter() - started) * 1000
+    rss_1_mb = rss_bytes() / 2**20
+
+    prefix_tokens = len(interp.tokenize(program.prefix, special=True))
+    input_tokens = statistics.mean(len(interp.tokenize(t)) for t in INPUTS)
+
+    cycle = iter(range(10**9))
+    naive_ms = _median_ms(lambda: fn.run_many([INPUTS[next(cycle) % 4]], cache_prefix=False), repeats)
+    cached_ms = _median_ms(lambda: fn.run_many([INPUTS[next(cycle) % 4]]), repeats)
+
+    # alternating two programs: adapter swap + prefix-state restore on every call
+    other = Function(Program.read(paths[1]), interp)
+    pair = [fn, other]
+    alternating_ms = _median_ms(lambda: pair[next(cycle) % 2].run_many([INPUTS[0]]), repeats)
+
+    # the swap alone: llama_set_adapters_lora between two loaded adapters
+    backend = interp.backend
+    a = backend._load_adapter(program)
+    b = backend._load_adapter(other.program)
+    flips = 2000
+    started = time.perf_counter()
+    for i in range(flips):
+        backend._set_adapter(a if i % 2 else b)
+    swap_ms = (time.perf_counter() - started) * 1000 / flips
+
+    # memory with many programs resident (adapters + cached prefix states)
+    for path in paths[2:]:
+        Function(Program.read(path), interp)(INPUTS[1])
+    rss_n_mb = rss_bytes() / 2**20
+    figures = {
+        "base_file_mb": round(base_path.stat().st_size / 2**20, 1),
+        "base_load_ms": round(base_load_ms, 1),
+        "prefix_tokens": prefix_tokens,
+        "input_tokens": round(input_tokens, 1),
+        "naive_ms": round(naive_ms, 2),
+        "cached_ms": round(cached_ms, 2),
+        "speedup": round(naive_ms / cached_ms, 2),
+        "alternating_ms": round(alternating_ms, 2),
+        "swap_ms": round(swap_ms, 4),
+        "cold_load_ms": round(cold_load_ms, 1),
+        "base_rss_mb": round(base_rss_mb, 1),
+        "rss_1_program_mb": round(rss_1_mb, 1),
+        f"rss_{n_programs}_programs_mb": round(rss_n_mb, 1),
+        "rss_20_programs_mb": round(rss_n_mb, 1) if n_programs == 20 else None,
+        "adapter_bytes": len(adapters[0]),
+        "threads": settings.threads,
+        "repeats": repeats,
+        "swaps": interp.stats.swaps,
+    }
+    interp.close()
+    if with_parity:
+        parity = _parity()
+        figures["parity_delta_cosine"] = parity.get("cosine_permuted", parity.get("cosine"))
+        figures["parity_delta_cosine_unpermuted"] = parity.get("cosine_unpermuted")
+        if "error" in parity:
+            figures["parity_error"] = parity["error"]
+    else:
+        figures["parity_delta_cosine"] = None
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--programs", type=int, default=20)
+    parser.add_argument("--no-parity", action="store_true", help="skip the torch parity measurement")
+    args = parser.parse_args()
+    figures = run(args.repeats, args.programs, not args.no_parity)
+    if args.json:
+        print(json.dumps(figures))
+        return
+    table = Table(title=f"pawflow interpreter ({figures['threads']} threads, median of {args.repeats})")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_column("note")
+    n = args.programs
+    rows = [
+        ("prompt", f"{figures['prefix_tokens']} + {figures['input_tokens']} tok", "pseudo-program prefix + input"),
+        ("naive call (full prompt)", f"{figures['naive_ms']:.1f} ms", "prefix re-evaluated every call"),
+        ("cached-prefix call", f"{figures['cached_ms']:.1f} ms", f"{figures['speedup']:.1f}x faster"),
+        ("alternating 2 programs", f"{figures['alternating_ms']:.1f} ms", "swap + prefix-state restore per call"),
+        ("adapter swap", f"{figures['swap_ms'] * 1000:.1f} µs", "llama_set_adapters_lora"),
+        ("program cold load", f"{figures['cold_load_ms']:.1f} ms", "read+verify .paw, load adapter, eval prefix, answer"),
+        ("base load", f"{figures['base_load_ms']:.1f} ms", f"{figures['base_file_mb']} MB GGUF"),
+        ("RSS: base", f"{figures['base_rss_mb']:.1f} MB", "growth from loading the base"),
+        ("RSS: 1 program", f"{figures['rss_1_program_mb']:.1f} MB", "whole process"),
+        (f"RSS: {n} programs", f"{figures[f'rss_{n}_programs_mb']:.1f} MB", f"vs {n} bases ≈ {n * figures['base_rss_mb']:.0f} MB"),
+        ("parity: logit-delta cosine", str(figures.get("parity_delta_cosine")), f"without RoPE permutation: {figures.get('parity_delta_cosine_unpermuted')}"),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
