@@ -21,6 +21,7 @@ from pawflow.errors import BaseModelError
 from pawflow.storage import atomic_write_text
 
 _HASH_LOCK = threading.Lock()
+_INFO_VERSION = 2  # bump when BaseModelInfo gains fields, so cached header facts are re-read
 
 
 class BaseModelInfo(BaseModel):
@@ -35,6 +36,7 @@ class BaseModelInfo(BaseModel):
     n_head: int
     n_head_kv: int
     n_vocab: int
+    head_dim: int | None = None  # attention key width; not always n_embd / n_head (Gemma 3)
     sha256: str
     file: str = ""
     # Tokenizer facts used to render prompts; not part of a program's recorded identity.
@@ -126,6 +128,7 @@ def _read_info(path: Path) -> BaseModelInfo:
     n_head = need("attention.head_count")
     head_kv = _field(reader, f"{arch}.attention.head_count_kv")
     name = _field(reader, "general.name") or path.stem
+    key_length = _field(reader, f"{arch}.attention.key_length")
     return BaseModelInfo(
         name=str(name),
         architecture=arch,
@@ -134,6 +137,7 @@ def _read_info(path: Path) -> BaseModelInfo:
         n_head=n_head,
         n_head_kv=int(head_kv) if head_kv is not None else n_head,
         n_vocab=n_vocab,
+        head_dim=int(key_length) if key_length is not None else need("embedding_length") // n_head,
         sha256=cached_sha256(path),
         file=path.name,
         chat_template=_field(reader, "tokenizer.chat_template"),
@@ -148,7 +152,7 @@ def _inspect(path_str: str, size: int, mtime_ns: int) -> BaseModelInfo:
     from pawflow.config import cache_root
 
     path = Path(path_str)
-    cache_file = cache_root() / "base-info" / (hashlib.sha256(f"{path_str}|{size}|{mtime_ns}".encode()).hexdigest() + ".json")
+    cache_file = cache_root() / "base-info" / (hashlib.sha256(f"v{_INFO_VERSION}|{path_str}|{size}|{mtime_ns}".encode()).hexdigest() + ".json")
     try:
         return BaseModelInfo.model_validate_json(cache_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):

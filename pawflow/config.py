@@ -59,6 +59,7 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     base: Path | None = None
+    backend: str = "llama.cpp"
     threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
     n_ctx: int = Field(default=4096, ge=256)
     n_batch: int = Field(default=512, ge=8)
@@ -84,6 +85,7 @@ class Settings(BaseModel):
 
 _ENV = {
     "PAWFLOW_BASE": "base",
+    "PAWFLOW_BACKEND": "backend",
     "PAWFLOW_THREADS": "threads",
     "PAWFLOW_N_CTX": "n_ctx",
     "PAWFLOW_ADAPTER_CACHE_COUNT": "adapter_cache_count",

@@ -32,9 +32,9 @@ class Interpreter:
         self._lock = threading.RLock()
         started = time.perf_counter()
         if backend is None:
-            from pawflow.backends.llamacpp import LlamaCppBackend
+            from pawflow.backends import backend_class
 
-            backend = LlamaCppBackend(self.base_path, self.base_info, self.settings)
+            backend = backend_class(self.settings.backend)(self.base_path, self.base_info, self.settings)
         self.backend: Backend = backend
         self.load_seconds = time.perf_counter() - started
 
