@@ -12,7 +12,8 @@ wraps it with peft and unloads the LoRA layers again in a ``finally``.
 from __future__ import annotations
 
 import contextlib
-import os
+import io
+import warnings
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,16 +99,13 @@ _LOCK = threading.Lock()
 
 @contextlib.contextmanager
 def _quiet_loading():
-    """transformers draws a tqdm bar per load; pawflow shows its own progress instead."""
-    previous = os.environ.get("TQDM_DISABLE")
-    os.environ["TQDM_DISABLE"] = "1"
-    try:
+    """transformers draws two tqdm bars per GGUF load; pawflow shows its own progress instead.
+
+    tqdm reads TQDM_DISABLE only when it is imported, so the bars are silenced by capturing stderr
+    for the (single-threaded, lock-held) duration of the load; errors still surface as exceptions.
+    """
+    with contextlib.redirect_stderr(io.StringIO()):
         yield
-    finally:
-        if previous is None:
-            os.environ.pop("TQDM_DISABLE", None)
-        else:
-            os.environ["TQDM_DISABLE"] = previous
 
 
 def _facts(model: "torch.nn.Module", info: BaseModelInfo) -> BaseFacts:
@@ -217,7 +215,9 @@ def attached_lora(base: TorchBase, *, rank: int, alpha: float, targets: tuple[st
     targets = check_targets(base.facts, targets)
     module_names = sorted({TARGET_MODULES[t][0].split(".")[-1] for t in targets})
     config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=0.0, target_modules=module_names, bias="none")
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+        # peft calls a transformers method deprecated in 5.x; nothing the user can act on.
+        warnings.simplefilter("ignore", FutureWarning)
         torch.manual_seed(seed)
         peft_model = get_peft_model(base.model, config)
     try:

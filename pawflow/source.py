@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pawflow.errors import SourceError
 from pawflow.program import GenerationSettings, JsonOutput, LabelsOutput, OutputSpec, TextOutput
-from pawflow.yamlio import load_yaml, parse_model
+from pawflow.yamlio import line_for, load_yaml, parse_model
 
 
 class Example(BaseModel):
@@ -63,9 +64,16 @@ class ProgramSource(BaseModel):
 
     @model_validator(mode="after")
     def _examples_fit_output(self) -> "ProgramSource":
+        if _LOCATED_EXAMPLE_CHECK.get():
+            return self  # load_source checks examples itself, with each example's own line
         for index, example in enumerate(self.examples):
             check_output(self.output, example.output, f"examples.{index}.output")
         return self
+
+
+# A model validator can only report errors at the top level (line 1). While load_source validates, it
+# switches the example check off here and redoes it per example, so the error names the example's line.
+_LOCATED_EXAMPLE_CHECK: ContextVar[bool] = ContextVar("pawflow_located_example_check", default=False)
 
 
 def check_output(output: LabelsOutput | TextOutput | JsonOutput, value: Any, where: str) -> None:
@@ -134,7 +142,17 @@ def load_source(path: str | Path) -> LoadedSource:
     data, lines = load_yaml(path)
     if not isinstance(data, dict):
         raise SourceError(path, "a program source must be a YAML mapping (name, spec, output, examples…)", line=1)
-    source = parse_model(ProgramSource, data, lines, path)
+    token = _LOCATED_EXAMPLE_CHECK.set(True)
+    try:
+        source = parse_model(ProgramSource, data, lines, path)
+    finally:
+        _LOCATED_EXAMPLE_CHECK.reset(token)
+    for index, example in enumerate(source.examples):
+        try:
+            check_output(source.output, example.output, f"examples.{index}.output")
+        except ValueError as exc:
+            line = line_for(("examples", index, "output"), lines)
+            raise SourceError(path, str(exc).split("\n")[0], line=line) from exc
     digest = hashlib.sha256(path.read_bytes())
     loaded = LoadedSource(source=source, path=path, sha256="")
     for which in ("train", "heldout"):

@@ -1,4 +1,4 @@
-"""``pawflow compile``: one source, or ``--all`` sources whose build key changed.
+"""``pawflow compile``: the named sources, or ``--all`` sources whose build key changed.
 
 Progress (pseudo-compiling, LoRA fitting) is drawn on stderr with rich, and the run ends with a table
 of what was built, skipped or failed; ``--json`` prints the same rows as one JSON object on stdout.
@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("compile")
     def compile_(
-        source: Optional[Path] = typer.Argument(None, help="Program source, e.g. programs/log-alert.yaml."),
+        sources: Optional[list[Path]] = typer.Argument(None, help="Program source(s), e.g. programs/log-alert.yaml."),
         all_: bool = typer.Option(False, "--all", help="Compile every source in --programs whose build key changed."),
         method: Optional[str] = typer.Option(
             None, "--method", help=f"Compile method ({', '.join(method_names())}); default: the source's compile.method."
@@ -99,10 +99,10 @@ def register(app: typer.Typer) -> None:
         from compiler.driver import compile_all, compile_file, resolve_base, summarize
         from pawflow.errors import ConfigError
 
-        if all_ == (source is not None):
-            raise ConfigError("give either one SOURCE or --all", hint="pawflow compile programs/log-alert.yaml")
-        if all_ and out is not None:
-            raise ConfigError("--out names one file; it cannot be used with --all")
+        if all_ == bool(sources):
+            raise ConfigError("give either SOURCE files or --all", hint="pawflow compile programs/log-alert.yaml")
+        if out is not None and (all_ or len(sources or []) > 1):
+            raise ConfigError("--out names one file; it needs exactly one SOURCE")
         overrides = {"quant": quant, "seed": seed, "steps": steps, "pseudo_lm": False if no_lm else None}
         if base is not None:
             import os
@@ -116,9 +116,14 @@ def register(app: typer.Typer) -> None:
                     progress_for=lambda name: ProgressBars(progress, name),
                 )
             else:
-                assert source is not None
-                bars = ProgressBars(progress, source.stem)
-                reports = [compile_file(source, method=method, out=out, base=base_spec, overrides=overrides, progress=bars)]
+                # Explicitly named sources are always rebuilt; a broken one stops the run with its error.
+                reports = [
+                    compile_file(
+                        source, method=method, out=out, base=base_spec, overrides=overrides,
+                        progress=ProgressBars(progress, source.stem),
+                    )
+                    for source in sources or []
+                ]
         if as_json:
             payload = {"reports": [r.model_dump(mode="json") for r in reports], "summary": summarize(reports)}
             sys.stdout.write(json.dumps(payload, default=str) + "\n")

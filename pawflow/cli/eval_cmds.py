@@ -144,10 +144,14 @@ def register(app: typer.Typer) -> None:
         ),
         timeout: float = typer.Option(30.0, "--timeout", min=0.1, help="Per-request timeout in seconds (upstream: 30)."),
         api_key: Optional[str] = typer.Option(None, "--api-key", envvar="TOOLCALL15_API_KEY", help="Bearer token for --base-url."),
+        no_warmup: bool = typer.Option(
+            False, "--no-warmup", help="Skip the unscored warm-up request (model loading then counts against TC-01)."
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print the report as exactly one JSON object on stdout."),
     ) -> None:
         """Score tool calling on the 15 ToolCall-15 scenarios (pass=2, partial=1, fail=0; score 0-100)."""
-        from integrations.toolcall15 import resolve_scenarios, run_benchmark
+        from integrations.toolcall15 import ModelRequestError, resolve_scenarios, run_benchmark
+        from integrations.toolcall15.runner import warmup
 
         if sum([base_url is not None, baseline, pipeline is not None]) > 1:
             raise ConfigError("Choose one target: --base-url, --baseline or --pipeline.")
@@ -181,6 +185,12 @@ def register(app: typer.Typer) -> None:
                 model_name = model or f"pawflow-{pipeline_path.stem}"
                 progress.print(f"Serving {pipeline_path} as '{model_name}' on a loopback port …", highlight=False, soft_wrap=True)
                 target_url = stack.enter_context(_pipeline_endpoint(pipeline_path, model_name))
+            if not no_warmup:
+                try:
+                    seconds = warmup(target_url, model_name, api_key=api_key)
+                    progress.print(f"Warm-up request answered in {seconds:.1f}s (not scored)", highlight=False, soft_wrap=True)
+                except ModelRequestError as exc:
+                    progress.print(f"[yellow]Warm-up failed: {exc}[/yellow] (continuing)", highlight=False, soft_wrap=True)
             progress.print(f"Running {len(ids)} scenario(s) against {target_url} (model '{model_name}')", highlight=False, soft_wrap=True)
             report = run_benchmark(
                 target_url,

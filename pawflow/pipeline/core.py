@@ -80,6 +80,7 @@ class Pipeline:
         self._analysis: Analysis | None = None
         self._lines: dict[tuple[Any, ...], int] = {}
         self._engines: dict[int, Engine] = {}
+        self._default_cache: ResultCache | None = None
         for input_name, spec in (inputs or {}).items():
             self.add_input(input_name, spec)
 
@@ -229,7 +230,9 @@ class Pipeline:
     def engine(self, *, cache: ResultCache | bool | None = None, max_workers: int | None = None) -> Engine:
         self.check()
         if cache is True:
-            cache = ResultCache()
+            if self._default_cache is None:
+                self._default_cache = ResultCache()
+            cache = self._default_cache
         key = id(cache) if cache else 0
         engine = self._engines.get(key) if max_workers is None else None
         if engine is None:

@@ -3,8 +3,9 @@
 The engine walks the topological levels computed by validation. Within a level, every (row, step)
 whose inputs are ready becomes a task, and tasks are dispatched by what they need:
 
-* **program** calls are grouped by program and sent to the interpreter lane — one thread that owns the
-  model — as one ``run_many`` per program per level. Over a batch (and inside ``map``) that turns
+* **program** calls are grouped by program and run as one ``run_many`` per program per level (on
+  the calling thread; on the interpreter lane, a thread that can be waited on with a deadline, when
+  the step has a ``timeout``). Over a batch (and inside ``map``) that turns
   "one adapter swap per row" into "one swap per program per level": the whole point of PAW's
   hot-swapping interpreter.
 * **python** and nested **pipeline** tasks go to a thread pool, so independent I/O-bound steps overlap
@@ -428,7 +429,7 @@ class Engine:
                                                                        inputs=_shown(inputs), reason="every input was skipped"))
                 return
             row.outcomes[name] = _Outcome("ok", outputs, StepTrace(
-                step=name, kind=step.kind, level=level, status="ok", inputs=inputs, outputs=_shown(outputs),
+                step=name, kind=step.kind, level=level, status="ok", inputs=_shown(inputs), outputs=_shown(outputs),
                 started_ms=(started - row.started) * 1000, duration_ms=duration))
             return
         if isinstance(step, MapStep):
@@ -489,10 +490,14 @@ class Engine:
             else:
                 others.append(task)
         jobs: list[tuple[list[_Task], Future, threading.Event, list[float], float | None]] = []
-        lane = _lane() if programs else None
+        inline: list[list[_Task]] = []
         for group in programs.values():
-            future, started, stamp = lane.submit(lambda group=group: self._run_program_group(group))  # type: ignore[union-attr]
-            jobs.append((group, future, started, stamp, _group_timeout(group)))
+            timeout = _group_timeout(group)
+            if timeout is None:
+                inline.append(group)  # no deadline to enforce: run on this thread, no hand-off
+                continue
+            future, started, stamp = _lane().submit(lambda group=group: self._run_program_group(group))
+            jobs.append((group, future, started, stamp, timeout))
         for task in others:
             assert pool is not None
             future, started, stamp = _submit(pool, lambda task=task: self._run_one(task), self._limiter(task))
@@ -501,6 +506,12 @@ class Engine:
             assert pool is not None
             future, started, stamp = _submit(pool, lambda group=group: self._run_sub_group(group), None)
             jobs.append((group, future, started, stamp, _group_timeout(group)))
+        for group in inline:  # meanwhile python/pipeline tasks run on the pool
+            try:
+                self._run_program_group(group)
+            except Exception as exc:  # the group runner itself failed: every task in it did
+                for task in group:
+                    task.error = exc
         abandoned = False
         for group, future, started, stamp, timeout in jobs:
             try:
@@ -509,7 +520,7 @@ class Engine:
                 abandoned = True
                 for task in group:
                     task.error, task.timed_out = exc, True
-            except BaseException as exc:  # the group runner itself failed: every task in it did
+            except Exception as exc:
                 for task in group:
                     task.error = exc
         for task in pending:
@@ -763,6 +774,8 @@ class Engine:
         trace.started_ms = (started - row.started) * 1000
         trace.duration_ms = duration if duration is not None else (time.perf_counter() - started) * 1000
         row.outcomes[name] = _Outcome("failed", {}, trace)
+        if row.error is not None:
+            return  # another step of the same level failed first; that one is the row's error
         hint = cause.hint if isinstance(cause, PawflowError) else None
         row.error = PipelineRunError(name, message, inputs=inputs, cause=cause, pipeline=self.name, hint=hint)
         row.error.trace = self._trace(row)

@@ -79,7 +79,7 @@ def _mermaid_id(node: str) -> str:
 
 
 def _mermaid_text(text: str) -> str:
-    return text.replace('"', "#quot;").replace("\n", "<br/>")
+    return text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;").replace("\n", "<br/>")
 
 
 def to_mermaid(analysis: Analysis) -> str:
