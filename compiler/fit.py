@@ -40,7 +40,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from compiler.lora_gguf import ADAPTER_QUANTS, AdapterQuant, export_lora_gguf
-from pawflow.errors import CompileError
+from pawflow.errors import CompileError, ProgramFormatError
 from pawflow.program import GenerationSettings, JsonOutput, LabelsOutput, TextOutput, split_template
 
 if TYPE_CHECKING:
@@ -59,8 +59,8 @@ _FALLBACK_EVAL_ROWS = 32
 
 class CurvePoint(BaseModel):
     model_config = ConfigDict(frozen=True)
-    step: int
-    train_loss: float  # mean over the steps since the previous point
+    step: int  # 0 = before any update: the prompt-only model with this template
+    train_loss: float | None  # mean over the steps since the previous point (None at step 0)
     lr: float
     heldout_loss: float | None = None
     heldout_exact: float | None = None  # labels only during training; text gets it once, at the end
@@ -108,6 +108,7 @@ class FitResult(BaseModel):
     stopped_early: bool
     curve: list[CurvePoint]
     eval_split: str  # "heldout", or "train" when no held-out rows were given
+    curve_eval_rows: int  # how many eval rows the curve's (periodic) held-out numbers use
     eval_exact_match: float | None
     eval_loss: float | None
     eval_answers: list[str]  # torch answers of the kept checkpoint on the eval split, in order
@@ -125,8 +126,10 @@ class FitResult(BaseModel):
 
     def details(self) -> dict[str, Any]:
         """JSON-friendly facts for ``CompileInfo.details`` in the program's meta.json."""
-        first = self.curve[0].train_loss if self.curve else None
-        last = self.curve[-1].train_loss if self.curve else None
+        trained = [p for p in self.curve if p.train_loss is not None]
+        first = trained[0].train_loss if trained else None
+        last = trained[-1].train_loss if trained else None
+        before = self.curve[0] if self.curve and self.curve[0].step == 0 else None
         out: dict[str, Any] = {
             "rank": self.rank,
             "alpha": self.alpha,
@@ -142,6 +145,9 @@ class FitResult(BaseModel):
             "train_loss_first": _round(first),
             "train_loss_last": _round(last),
             "eval_split": self.eval_split,
+            "curve_eval_rows": self.curve_eval_rows,
+            "eval_loss_before": _round(before.heldout_loss) if before else None,
+            "eval_exact_before": _round(before.heldout_exact) if before and before.heldout_exact is not None else None,
             "eval_exact_match_torch": _round(self.eval_exact_match),
             "eval_loss": _round(self.eval_loss),
             "n_train": self.n_train,
@@ -504,7 +510,10 @@ def fit_lora(
     _check_outputs(output_type, train, "train")
     _check_outputs(output_type, heldout, "heldout")
     generation = generation or GenerationSettings()
-    prefix_text, suffix_text = split_template(prompt_template, "prompt template")
+    try:
+        prefix_text, suffix_text = split_template(prompt_template, "prompt template")
+    except ProgramFormatError as exc:
+        raise CompileError(exc.message) from exc
 
     vocab = get_vocab(base_path)
     prefix = vocab.tokenize(prefix_text, special=True)
@@ -533,9 +542,15 @@ def fit_lora(
                 optimizer, lambda s: min(1.0, (s + 1) / warmup) * max(0.1, 1.0 - s / steps)
             )
             order: list[int] = []
-            best_key: tuple[float, float] | None = None
-            best_step, best_state = 0, None
             since_best = 0
+            # Step 0 is the untrained adapter (peft starts B at zero): the prompt-only baseline, and
+            # the checkpoint to keep if training never beats it.
+            peft_model.eval()
+            with torch.no_grad():
+                point = evaluate(limit=eval_rows)
+            curve.append(CurvePoint(step=0, train_loss=None, lr=0.0, heldout_loss=point.loss, heldout_exact=point.exact))
+            best_key = (point.exact if point.exact is not None else 0.0, -point.loss)
+            best_step, best_state = 0, lora_state(peft_model, targets)
             window: list[float] = []
             steps_run = 0
             stopped_early = False
@@ -559,7 +574,7 @@ def fit_lora(
                     optimizer.zero_grad(set_to_none=True)
                     steps_run = step
                     window.append(step_loss)
-                    point: _Evaluation | None = None
+                    point = None
                     if step % eval_every == 0 or step == steps:
                         peft_model.eval()
                         with torch.no_grad():
@@ -575,7 +590,7 @@ def fit_lora(
                         )
                         window = []
                         key = (point.exact if point.exact is not None else 0.0, -point.loss)
-                        if best_key is None or key > best_key:
+                        if key > best_key:
                             best_key, best_step, best_state = key, step, lora_state(peft_model, targets)
                             since_best = 0
                         else:
@@ -595,7 +610,7 @@ def fit_lora(
                         stopped_early = True
                         break
 
-            if early_stopping and best_state is not None:
+            if early_stopping:
                 set_lora_state(peft_model, best_state)
             else:
                 best_step = steps_run
@@ -668,6 +683,7 @@ def fit_lora(
         stopped_early=stopped_early,
         curve=curve,
         eval_split=eval_split,
+        curve_eval_rows=min(eval_rows, len(eval_encoded)),
         eval_exact_match=exact,
         eval_loss=final.loss,
         eval_answers=answers,

@@ -190,6 +190,16 @@ class FitOptions(CommonOptions):
     targets: list[Literal["q", "k", "v", "o", "gate", "up", "down"]] = Field(default_factory=lambda: ["q", "k", "v", "o"])
     batch_size: int = Field(default=8, ge=1, le=512)
     patience: int = Field(default=3, ge=1, description="held-out evaluations without improvement before stopping")
+    early_stop_split: Literal["heldout", "train"] = Field(
+        default="heldout",
+        description="where the checkpoint-picking rows come from: the first rows of data.heldout, or the last "
+        "rows of the train data, held back from fitting (then data.heldout stays untouched for scoring)",
+    )
+    early_stop_rows: int = Field(
+        default=48, ge=1,
+        description="how many rows pick the checkpoint and measure agreement; the fit evaluates them every "
+        "few steps, so a whole large held-out file would cost as much as the training",
+    )
     seed: int = 0
     quant: Quant = Field(default="q8_0", description="precision of the adapter stored in the .paw")
     check_agreement: bool = Field(default=True, description="replay held-out rows in llama.cpp and compare with torch")
@@ -212,7 +222,15 @@ class FitMethod(CompileMethod):
         pseudo, details = _pseudo_program(request, options, base, progress)
         template = _template(base, pseudo)
         train = [(row.input, format_output(row.output)) for row in [*request.examples, *request.train]]
-        heldout = [(row.input, format_output(row.output)) for row in request.heldout]
+        if options.early_stop_split == "train":
+            if len(request.train) <= options.early_stop_rows:
+                raise CompileError(
+                    f"{request.origin or request.name}: early_stop_split 'train' needs more than "
+                    f"{options.early_stop_rows} train rows, there are {len(request.train)}"
+                )
+            train, heldout = train[: -options.early_stop_rows], train[-options.early_stop_rows :]
+        else:
+            heldout = [(row.input, format_output(row.output)) for row in request.heldout[: options.early_stop_rows]]
         if not train:
             raise CompileError(
                 f"{request.origin or request.name}: the fit method needs training rows; "
@@ -253,4 +271,5 @@ class FitMethod(CompileMethod):
         )
         details.update(result.details())
         details["rows_fitted"] = len(train)
+        details["early_stop_split"] = options.early_stop_split if heldout else "none"
         return MethodOutcome(pseudo_program=pseudo, prompt_template=template, adapter=result.adapter, details=details)

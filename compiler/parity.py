@@ -130,6 +130,52 @@ class LlamaCppModel:
         self.llm.close()
 
 
+def write_dequantized_base(source: str | Path, dest: str | Path) -> Path:
+    """Write an F32 copy of a quantized base GGUF: same numbers, no quantized matmuls in llama.cpp.
+
+    On a quantized base llama.cpp also rounds *activations* to 8 bits inside its matmuls, which
+    torch does not; that noise, not the adapter, is what keeps the delta cosine below 1. On this
+    copy the only differences left are the f16 KV cache and the f16 adapter, so a correctly exported
+    adapter must reach ~1.0 — the sharp test of the exporter. Written atomically.
+    """
+    from gguf import GGUFReader, GGUFValueType, GGUFWriter, quants
+
+    reader = GGUFReader(Path(source), "r")
+    arch = str(reader.fields["general.architecture"].contents())
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    # GGUFWriter opens files by path, so storage.atomic_writer's handle can't be used; same
+    # pattern by hand: temp file beside the target, fsync, os.replace, temp removed on any failure.
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    try:
+        writer = GGUFWriter(tmp, arch)
+        try:
+            for name, field in reader.fields.items():
+                if name.startswith("GGUF.") or name in ("general.architecture", "general.file_type"):
+                    continue
+                value_type = field.types[0]
+                if value_type == GGUFValueType.ARRAY:
+                    writer.add_key_value(name, field.contents(), value_type, sub_type=field.types[-1])
+                else:
+                    writer.add_key_value(name, field.contents(), value_type)
+            for tensor in reader.tensors:
+                shape = tuple(int(n) for n in reversed(tensor.shape))
+                values = quants.dequantize(np.array(tensor.data), tensor.tensor_type).astype(np.float32)
+                writer.add_tensor(tensor.name, values.reshape(shape))
+            writer.write_header_to_file()
+            writer.write_kv_data_to_file()
+            writer.write_tensors_to_file()
+        finally:
+            writer.close()
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return dest
+
+
 # --------------------------------------------------------------------------- the measurement
 
 

@@ -171,10 +171,15 @@ def load_torch_base(path: str | Path) -> TorchBase:
         return base
 
 
-def clear_cache() -> None:
-    """Drop cached models (tests, or a long-lived process switching bases)."""
+def clear_cache(path: str | Path | None = None) -> None:
+    """Drop one cached model (``path``) or all of them (tests; a long-lived process switching bases)."""
     with _LOCK:
-        _CACHE.clear()
+        if path is None:
+            _CACHE.clear()
+            return
+        resolved = str(Path(path).resolve())
+        for key in [k for k in _CACHE if k[0] == resolved]:
+            del _CACHE[key]
 
 
 # --------------------------------------------------------------------------- LoRA on the torch side

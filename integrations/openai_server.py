@@ -383,7 +383,6 @@ class OpenAIServer:
                 if await request.is_disconnected():
                     return Response(status_code=499)  # nobody is listening; nothing is computed
                 raw = await asyncio.wrap_future(self._worker.submit(self.responder, chat))
-            reply = _coerce_reply(raw)
         except asyncio.CancelledError:
             if self._closing:  # uvicorn cancels requests still in flight when it stops; nobody awaits them
                 return error_response(503, "The server is shutting down.", type_="server_error", code="shutting_down")
@@ -391,9 +390,6 @@ class OpenAIServer:
         except PawflowError as exc:
             log.warning("responder failed: %s", exc)
             return error_response(500, str(exc), type_="server_error", code="responder_error")
-        except (ValidationError, TypeError) as exc:
-            log.exception("responder returned an invalid message")
-            return error_response(500, f"The responder returned an invalid assistant message: {exc}", type_="server_error")
         except Exception as exc:  # noqa: BLE001 - any responder bug must become a 500, not a dropped connection
             if self._closing:
                 # The process is shutting down under a still-running request (its client timed out);
@@ -404,6 +400,11 @@ class OpenAIServer:
             return error_response(500, f"The responder failed: {type(exc).__name__}: {exc}", type_="server_error")
         finally:
             self._pending -= 1
+        try:
+            reply = _coerce_reply(raw)
+        except (ValidationError, TypeError) as exc:
+            log.error("responder returned an invalid message: %s", exc)
+            return error_response(500, f"The responder returned an invalid assistant message: {exc}", type_="server_error")
         return self._completion(chat, reply)
 
     def _completion(self, chat: ChatRequest, reply: AssistantReply) -> Response:

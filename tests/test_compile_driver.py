@@ -193,6 +193,33 @@ def test_cli_compile_all_prints_a_table(tmp_path, monkeypatch):
     assert result.exit_code != 0
 
 
+def test_early_stop_split_train_holds_back_the_last_train_rows(tmp_path, monkeypatch):
+    """With early_stop_split=train the fit never sees data.heldout, so scoring on it stays clean."""
+    import compiler.fit
+
+    (source,) = make_sources(tmp_path, ("alpha",))
+    captured = {}
+
+    def capture(**kwargs):
+        captured.update(kwargs)
+        raise RuntimeError("stop after capturing the arguments")
+
+    monkeypatch.setattr(compiler.fit, "fit_lora", capture)
+    with pytest.raises(RuntimeError):
+        compile_file(source, method="fit", overrides={"early_stop_split": "train", "early_stop_rows": 3})
+    assert captured["heldout"] == TRAIN[-3:]
+    assert captured["train"][-1] == TRAIN[-4] and len(captured["train"]) == 4 + len(TRAIN) - 3
+    assert not set(captured["train"]) & set(HELDOUT) and not set(captured["heldout"]) & set(HELDOUT)
+    with pytest.raises(RuntimeError):
+        compile_file(source, method="fit", overrides={"early_stop_rows": 1})
+    assert captured["heldout"] == HELDOUT[:1]  # default: the first rows of data.heldout
+    from pawflow.errors import CompileError
+
+    with pytest.raises(CompileError, match="needs more than 8 train rows"):
+        compile_file(source, method="fit", overrides={"early_stop_split": "train", "early_stop_rows": 8})
+    assert _build_files(tmp_path) == []
+
+
 @pytest.mark.slow
 def test_tiny_fit_through_the_driver(tmp_path):
     """A real (short) LoRA fit: the .paw carries an adapter llama.cpp loads, plus the fit's record."""

@@ -54,7 +54,8 @@ def turn(messages: list[dict], *, needs: str = "tool", next1: str = "", next2: s
          values: dict[tuple[str, str], str] | None = None, direct: str = "") -> dict:
     """Run the python steps with given program outputs (what the programs would have said)."""
     state = steps.analyze(messages, TOOLS)
-    plan = steps.plan(state, needs if state["phase"] == "start" else "tool", next1, 0.9)
+    first = needs if state["phase"] == "start" and needs in ("answer", "refuse") else next1
+    plan = steps.plan(state, first, 0.9)
     work = steps.work(state, plan, next2, 0.9, cond)
     extracted = [(values or {}).get((k[0], k[1]), "") for k in work["keys"]]
     return steps.respond(state, plan, work, extracted, direct)
@@ -331,7 +332,7 @@ def test_tool_schemas_come_from_the_request() -> None:
     custom = [{"type": "function", "function": {"name": "get_weather", "parameters": {
         "type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"], "additionalProperties": False}}}]
     state = steps.analyze(user("Weather in Graz in fahrenheit?"), custom)
-    plan = steps.plan(state, "tool", "get_weather", 0.9)
+    plan = steps.plan(state, "get_weather", 0.9)
     work = steps.work(state, plan, "", 0.0, "")
     message = steps.respond(state, plan, work, ["Graz"], "")
     assert calls_of(message) == [("get_weather", {"location": "Graz"})]  # no units: this schema has none

@@ -15,6 +15,7 @@ from integrations.toolcall15.runner import (
     resolve_scenarios,
     run_benchmark,
     run_scenario,
+    warmup,
 )
 from integrations.toolcall15.scenarios import SCENARIOS, Evaluation, Scenario, generic_tool_fallback
 from integrations.toolcall15.scoring import CategoryScore, EvalReport, ScenarioResult, ToolCallTrace
@@ -40,4 +41,5 @@ __all__ = [
     "resolve_scenarios",
     "run_benchmark",
     "run_scenario",
+    "warmup",
 ]

@@ -327,14 +327,23 @@ WARMUP_TIMEOUT_S = 300.0
 
 
 def warmup(base_url: str, model: str, *, timeout_s: float = WARMUP_TIMEOUT_S, api_key: str | None = None) -> float:
-    """Send upstream's warm-up request (``"Hi"``, ``max_tokens: 1``) and return how long it took.
+    """Send one unscored request before the benchmark and return how long it took.
 
-    Upstream's client has the same call (``warmupModel``, 120 s). It matters for local targets: the
-    first request to a cold pipeline or llama.cpp server includes loading the model, which would
-    otherwise eat the first scored scenario's 30 s budget. It is never scored.
+    Upstream's client has the same idea (``warmupModel``: ``"Hi"``, ``max_tokens: 1``). Ours also
+    carries the benchmark's system prompt and 12 tools, because every scored request starts with
+    that ~1,000-token prefix: a local server then has it in its prompt cache instead of spending
+    the first scenarios' 30 s on it (on a slow CPU, llama-cpp-python's server would otherwise keep
+    interrupting half-evaluated prefixes and time out on every request).
     """
     url = base_url.rstrip("/") + "/chat/completions"
-    body = {"model": model, "temperature": 0, "max_tokens": 1, "messages": [{"role": "user", "content": "Hi"}]}
+    body = {
+        "model": model,
+        "temperature": 0,
+        "max_tokens": 1,
+        "messages": initial_messages("Hi"),
+        "tools": load_spec().tools,
+        "tool_choice": "auto",
+    }
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     started = time.perf_counter()
     try:

@@ -324,8 +324,12 @@ def _empty_turn(convo: Conversation, empty: Call) -> dict[str, Any] | None:
 # ----------------------------------------------------------------------------- step 2: plan
 
 
-def plan(state: dict[str, Any], needs: str = "", next1: str = "", next1_conf: float = 0.0) -> dict[str, Any]:
-    """Decide the turn: ``answer``, ``refuse``, ``calls`` (with ``tool``), ``final`` or ``reply``."""
+def plan(state: dict[str, Any], next1: str = "", next1_conf: float = 0.0) -> dict[str, Any]:
+    """Decide the turn: ``answer``, ``refuse``, ``calls`` (with ``tool``), ``final`` or ``reply``.
+
+    ``next1`` is tc-next-tool's label: on the first turn ``answer`` / ``refuse`` / a tool; later a
+    tool or ``done``.
+    """
     convo = _convo(state)
     out: dict[str, Any] = {"mode": "reply", "tool": None, "want_second": "no", "probe2": "", "cond_needed": "no",
                            "cond_input": "", "cond_decided": None, "clause": None}
@@ -334,10 +338,10 @@ def plan(state: dict[str, Any], needs: str = "", next1: str = "", next1_conf: fl
         return out
     available = set(convo.tools)
     if phase == "start":
-        if needs == "refuse":
+        if next1 == "refuse":
             out["mode"] = "refuse"
             return out
-        if needs == "answer" or not available:
+        if next1 in ("answer", "done") or not available:
             out["mode"] = "answer"
             return out
         tool = next1 if next1 in available else None

@@ -5,8 +5,7 @@
 One seeded script builds every data set from the same request builders, so a request's label, its
 next-tool sequence and its argument values can never disagree:
 
-* ``tc-needs-tool``  request -> answer | tool | refuse
-* ``tc-next-tool``   "Request: ...\\nDone: ..." -> the next tool to call, or done
+* ``tc-next-tool``   "Request: ...\\nDone: ..." -> answer | refuse (first turn only), the next tool to call, or done
 * ``tc-arg``         "Tool: T\\nField: F\\nRequest: ..." -> the field's value (a span of the request)
 * ``tc-condition``   "Condition: ...\\nResult: ..." -> yes | no
 
@@ -185,7 +184,7 @@ TRIVIA = [
     ("How many sides does a hexagon have?", "6"), ("What is the capital of Egypt?", "Cairo"),
     ("Who developed the theory of relativity?", "Albert Einstein"), ("What is H2O?", "water"),
     ("How many minutes are in an hour?", "60"), ("What language is spoken in Brazil?", "Portuguese"),
-    ("Which planet is known as the Red Planet?", "Mars"), ("What year did the Berlin Wall come down?", "1989"),
+    ("Which planet is known as the Red Planet?", "Mars"), ("What year did the Soviet Union launch Sputnik?", "1957"),
     ("Who wrote Pride and Prejudice?", "Jane Austen"), ("What is the smallest prime number?", "2"),
     ("What is the capital of Kenya?", "Nairobi"), ("How many strings does a standard guitar have?", "6"),
     ("What is the hardest natural substance?", "diamond"), ("Who invented the telephone?", "Alexander Graham Bell"),
@@ -828,9 +827,10 @@ def build(held: bool, seed: int, n_tool: int, n_answer: int, n_refuse: int) -> d
     r = random.Random(seed)
     pool = _pool(held)
     reqs = _requests(r, pool, n_tool, n_answer, n_refuse)
-    needs, nxt, arg = [], [], []
+    nxt, arg = [], []
     for req in reqs:
-        needs.append({"input": req.text, "output": req.kind})
+        if req.kind != "tool":
+            nxt.append({"input": next_tool_input(req.text, []), "output": req.kind})
         if req.kind == "tool":
             for i in range(len(req.plan) + 1):
                 label = req.plan[i] if i < len(req.plan) else "done"
@@ -845,7 +845,7 @@ def build(held: bool, seed: int, n_tool: int, n_answer: int, n_refuse: int) -> d
                 continue
             arg.append({"input": arg_input(tool, fld, req.text, req.found.get((tool, fld))), "output": value})
     cond = condition_rows(r, held, 160 if not held else 60)
-    return {"tc-needs-tool": needs, "tc-next-tool": nxt, "tc-arg": arg, "tc-condition": cond}
+    return {"tc-next-tool": nxt, "tc-arg": arg, "tc-condition": cond}
 
 
 def _dedupe(rows: list[dict], exclude: set[str] | None = None) -> list[dict]:
@@ -872,13 +872,13 @@ def _write(path: Path, rows: list[dict]) -> None:
 
 
 SIZES = {  # (train cap, held-out cap)
-    "tc-needs-tool": (420, 150), "tc-next-tool": (640, 180), "tc-arg": (640, 200), "tc-condition": (160, 60),
+    "tc-next-tool": (900, 240), "tc-arg": (640, 160), "tc-condition": (160, 60),
 }
 
 
 def main() -> None:
-    train = build(False, SEED, n_tool=380, n_answer=110, n_refuse=80)
-    held = build(True, SEED + 1, n_tool=130, n_answer=40, n_refuse=30)
+    train = build(False, SEED, n_tool=420, n_answer=150, n_refuse=110)
+    held = build(True, SEED + 1, n_tool=130, n_answer=50, n_refuse=40)
     for name in train:
         tr = _dedupe(train[name])
         he = _dedupe(held[name], exclude={row["input"] for row in tr})
