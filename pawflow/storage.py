@@ -14,6 +14,18 @@ from pathlib import Path
 from typing import IO
 
 
+def _umask() -> int:
+    """The process umask, read without os.umask's set-and-restore race (other threads create files too)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
+
+
 @contextlib.contextmanager
 def atomic_writer(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     """Yield a file handle whose content replaces ``path`` only if the block finishes.
@@ -25,6 +37,8 @@ def atomic_writer(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
+    # mkstemp creates 0600; published files get the usual umask-derived mode, like open() would give.
+    os.chmod(tmp, 0o666 & ~_umask())
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
             yield handle

@@ -186,19 +186,38 @@ def message_fallback(text: str) -> str | None:
     return m.group(1).strip().rstrip(".!") or None
 
 
+_WHEN_WORDS = r"\s+(?:tomorrow|today|tonight|next|on|at|this|in \d|in an?|by|every|the day|noon|midnight)\b|[,.;!?](?:\s|$)"
+
+
 def reminder_fallback(text: str) -> str | None:
-    m = re.search(r"\bremind(?:er)?\s+(?:me\s+)?(?:to\s+|that\s+|about\s+)?(.+)", text, re.IGNORECASE)
-    if not m:
-        return None
-    msg = m.group(1)
-    msg = re.split(r"\s+(?:tomorrow|today|tonight|next|on|at|this|in \d|by)\b|[,.;!?](?:\s|$)", msg, maxsplit=1)[0]
-    msg = re.sub(r"^(?:to|that)\s+", "", msg.strip())
-    return msg or None
+    """What to be reminded of: "remind me [when] to X [when]", "reminder for [when]: X"."""
+    patterns = [
+        r"\bremind(?:er)?\s+(?:me\s+)?(?:to|that|about)\s+(.+)",
+        r"\bremind(?:er)?\b.*?\bto\s+(.+)",
+        r"\bremind(?:er)?\b[^:]*:\s*(.+)",
+        r"\bforget\s+to\s+(.+)",
+    ]
+    for pattern in patterns:
+        m = re.search(pattern, text, re.IGNORECASE)
+        if m:
+            msg = re.split(_WHEN_WORDS, m.group(1), maxsplit=1)[0].strip()
+            msg = re.sub(r"^(?:to|that)\s+", "", msg)
+            if msg:
+                return msg
+    return None
 
 
 def title_fallback(text: str) -> str | None:
-    m = re.search(r"\b(?:schedule|book|set up|create|add|put|plan|arrange|organi[sz]e)\s+(?:an? |the |my )?(?:event:?\s*)?(.+?)(?=\s+(?:for|on|at|with|next|tomorrow|today|this|to my|in my|from)\b|[,.;!?]|$)", text, re.IGNORECASE)
-    return m.group(1).strip() if m else None
+    stop = r"(?=\s+(?:for|on|at|with|next|tomorrow|today|this|to my|in my|from|the day)\b|[,.;!?]|$)"
+    for pattern in (
+        r"\b(?:schedule|book|set up|create|add|put|plan|arrange|organi[sz]e)\s+(?:an? |the |my )?(?:event:?\s*)?(.+?)" + stop,
+        r"\b(?:i need|i want|we need)\s+(?:an? |the )(.+?)" + stop,
+    ):
+        for m in re.finditer(pattern, text, re.IGNORECASE):
+            title = m.group(1).strip()
+            if title.lower() not in {"it", "this", "that", "them", "one"}:
+                return title
+    return None
 
 
 def attendees_fallback(text: str) -> list[str]:

@@ -47,6 +47,11 @@ def _pipeline_value(inp: str, raw: str) -> str:
             value = re.sub(r"^(?:my|the|our)\s+", "", value, flags=re.IGNORECASE)
         if not (value and tx.contains_span(request, value)):
             value = span_fallbacks[(tool, field)](request) or value
+    elif (tool, field) == ("create_calendar_event", "attendees"):
+        names = [n for n in tx.split_names(value) if tx.contains_span(request, n)] or tx.attendees_fallback(request)
+        value = ", ".join(names) if names else "none"
+    elif (tool, field) == ("web_search", "query"):
+        value = value or tx.web_query_fallback(request)
     elif (tool, field) == ("get_stock_price", "ticker"):
         tickers = tx.tickers_in(request)
         value = tickers[0] if tickers else (tx.normalize_ticker(value) or value.upper())
