@@ -26,6 +26,7 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -197,7 +198,8 @@ class ParityReport(BaseModel):
     base: str
     architecture: str
     seed: int
-    permute: bool
+    permute: bool  # as requested
+    rope_permuted: bool  # what the export did (False where the architecture needs no permutation)
     rank: int
     alpha: float
     targets: list[str]
@@ -241,6 +243,16 @@ def random_lora(base, *, rank: int, alpha: float, targets: tuple[str, ...], seed
     return pairs
 
 
+class PermutationComparison(BaseModel):
+    """The same random LoRA exported with and without the q/k RoPE permutation."""
+
+    model_config = ConfigDict(frozen=True)
+    cosine_permuted: float
+    cosine_unpermuted: float
+    permuted: ParityReport
+    unpermuted: ParityReport
+
+
 def measure_parity(
     base_path: str | Path | None = None,
     *,
@@ -256,10 +268,45 @@ def measure_parity(
 ) -> ParityReport:
     """Cosine between torch's and llama.cpp's logit change under one seeded random LoRA.
 
-    ``permute`` controls only the q/k RoPE row permutation at export (it should be True for
-    llama-family bases; False exists to show what it is worth). bench/interpreter.py reports
-    ``mean_delta_cosine`` as ``parity_delta_cosine``.
+    ``permute`` controls only the q/k RoPE row permutation at export: True applies it where the
+    base's architecture needs it (llama family; Gemma 3 and Qwen3 GGUFs keep HF's row order, so
+    nothing changes there), False skips it, to show what it is worth. ``relative_scale`` sizes the
+    random update per projection (|delta W| / |W|); on a quantized base small updates drown in
+    llama.cpp's activation rounding (see the module docstring), so the default is a clearly visible 0.1.
     """
+    return _measure(
+        base_path, seed=seed, permutes=(permute,), rank=rank, alpha=alpha, targets=targets,
+        relative_scale=relative_scale, quant=quant, prompts=prompts, threads=threads,
+    )[permute]
+
+
+def compare_rope_permutation(base_path: str | Path | None = None, *, seed: int = 0, **options: Any) -> PermutationComparison:
+    """:func:`measure_parity` with and without the permutation, sharing the torch side (one model pass).
+
+    bench/interpreter.py reports ``cosine_permuted`` as ``parity_delta_cosine``.
+    """
+    reports = _measure(base_path, seed=seed, permutes=(True, False), **options)
+    return PermutationComparison(
+        cosine_permuted=reports[True].mean_delta_cosine,
+        cosine_unpermuted=reports[False].mean_delta_cosine,
+        permuted=reports[True],
+        unpermuted=reports[False],
+    )
+
+
+def _measure(
+    base_path: str | Path | None,
+    *,
+    seed: int,
+    permutes: tuple[bool, ...],
+    rank: int = 8,
+    alpha: float = 16.0,
+    targets: tuple[str, ...] = ("q", "k", "v", "o"),
+    relative_scale: float = 0.1,
+    quant: str = "f16",
+    prompts: Sequence[str] = DEFAULT_PROMPTS,
+    threads: int = 2,
+) -> dict[bool, ParityReport]:
     import torch
 
     from compiler.lora_gguf import export_lora_gguf
@@ -267,72 +314,85 @@ def measure_parity(
     from pawflow.config import embedded_base_path
 
     if len(prompts) < 1:
-        raise ValueError("measure_parity needs at least one prompt")
+        raise ValueError("parity needs at least one prompt")
     started = time.perf_counter()
     path = Path(base_path) if base_path is not None else embedded_base_path()
+    previous_threads = torch.get_num_threads()
     torch.set_num_threads(threads)
-    base = load_torch_base(path)
-    targets = check_targets(base.facts, targets)
-    pairs = random_lora(base, rank=rank, alpha=alpha, targets=targets, seed=seed, relative_scale=relative_scale)
-    adapter, _ = export_lora_gguf(
-        pairs,
-        architecture=base.facts.architecture,
-        alpha=alpha,
-        n_head=base.facts.n_head,
-        n_head_kv=base.facts.n_head_kv,
-        permute_rope=permute,
-        quant=quant,  # type: ignore[arg-type]
-        name=f"parity-seed{seed}",
-    )
-
-    runner = LlamaCppModel(path, n_ctx=512, threads=threads)
     try:
-        add_bos = bool(runner._llama_cpp.llama_vocab_get_add_bos(runner.vocab))
-        token_lists = [runner.tokenize(p, special=True, add_bos=add_bos) for p in prompts]
-        llama_base = [runner.last_logits(t) for t in token_lists]
-        with runner.adapter(adapter):
-            llama_lora = [runner.last_logits(t) for t in token_lists]
+        base = load_torch_base(path)
+        targets = check_targets(base.facts, tuple(targets))
+        pairs = random_lora(base, rank=rank, alpha=alpha, targets=targets, seed=seed, relative_scale=relative_scale)
+        adapters = {
+            permute: export_lora_gguf(
+                pairs,
+                architecture=base.facts.architecture,
+                alpha=alpha,
+                n_head=base.facts.n_head,
+                n_head_kv=base.facts.n_head_kv,
+                permute_rope=permute and base.facts.rope_permuted,
+                quant=quant,  # type: ignore[arg-type]
+                name=f"parity-seed{seed}",
+            )[0]
+            for permute in permutes
+        }
+
+        runner = LlamaCppModel(path, n_ctx=512, threads=threads)
+        try:
+            add_bos = bool(runner._llama_cpp.llama_vocab_get_add_bos(runner.vocab))
+            token_lists = [runner.tokenize(p, special=True, add_bos=add_bos) for p in prompts]
+            llama_base = [runner.last_logits(t) for t in token_lists]
+            llama_lora = {}
+            for permute, adapter in adapters.items():
+                with runner.adapter(adapter):
+                    llama_lora[permute] = [runner.last_logits(t) for t in token_lists]
+        finally:
+            runner.close()
+
+        with attached_lora(base, rank=rank, alpha=alpha, targets=targets, seed=seed) as peft_model:
+            set_lora_state(peft_model, pairs)
+            torch_base, torch_lora = [], []
+            with torch.no_grad():
+                for tokens in token_lists:
+                    ids = torch.tensor([tokens], dtype=torch.long)
+                    torch_lora.append(peft_model(input_ids=ids).logits[0, -1].float().numpy())
+                    with peft_model.disable_adapter():
+                        torch_base.append(peft_model(input_ids=ids).logits[0, -1].float().numpy())
     finally:
-        runner.close()
+        torch.set_num_threads(previous_threads)
 
-    with attached_lora(base, rank=rank, alpha=alpha, targets=targets, seed=seed) as peft_model:
-        set_lora_state(peft_model, pairs)
-        torch_base, torch_lora = [], []
-        with torch.no_grad():
-            for tokens in token_lists:
-                ids = torch.tensor([tokens], dtype=torch.long)
-                torch_lora.append(peft_model(input_ids=ids).logits[0, -1].float().numpy())
-                with peft_model.disable_adapter():
-                    torch_base.append(peft_model(input_ids=ids).logits[0, -1].float().numpy())
-
-    rows = []
-    for prompt, tokens, tb, tl, lb, ll in zip(prompts, token_lists, torch_base, torch_lora, llama_base, llama_lora):
-        dt, dl = tl - tb, ll - lb
-        rows.append(
-            PromptParity(
-                prompt=prompt,
-                n_tokens=len(tokens),
-                delta_cosine=_cosine(dt, dl),
-                delta_norm_torch=float(np.linalg.norm(dt)),
-                delta_norm_llama=float(np.linalg.norm(dl)),
-                base_cosine=_cosine(tb, lb),
-                top1_agree_with_lora=int(np.argmax(tl)) == int(np.argmax(ll)),
+    reports = {}
+    for permute in permutes:
+        rows = []
+        for prompt, tokens, tb, tl, lb, ll in zip(prompts, token_lists, torch_base, torch_lora, llama_base, llama_lora[permute]):
+            dt, dl = tl - tb, ll - lb
+            rows.append(
+                PromptParity(
+                    prompt=prompt,
+                    n_tokens=len(tokens),
+                    delta_cosine=_cosine(dt, dl),
+                    delta_norm_torch=float(np.linalg.norm(dt)),
+                    delta_norm_llama=float(np.linalg.norm(dl)),
+                    base_cosine=_cosine(tb, lb),
+                    top1_agree_with_lora=int(np.argmax(tl)) == int(np.argmax(ll)),
+                )
             )
+        cosines = [r.delta_cosine for r in rows]
+        reports[permute] = ParityReport(
+            base=path.name,
+            architecture=base.facts.architecture,
+            seed=seed,
+            permute=permute,
+            rope_permuted=permute and base.facts.rope_permuted,
+            rank=rank,
+            alpha=alpha,
+            targets=list(targets),
+            relative_scale=relative_scale,
+            quant=quant,
+            mean_delta_cosine=float(np.mean(cosines)),
+            min_delta_cosine=float(np.min(cosines)),
+            mean_base_cosine=float(np.mean([r.base_cosine for r in rows])),
+            prompts=rows,
+            seconds=time.perf_counter() - started,
         )
-    cosines = [r.delta_cosine for r in rows]
-    return ParityReport(
-        base=path.name,
-        architecture=base.facts.architecture,
-        seed=seed,
-        permute=permute,
-        rank=rank,
-        alpha=alpha,
-        targets=list(targets),
-        relative_scale=relative_scale,
-        quant=quant,
-        mean_delta_cosine=float(np.mean(cosines)),
-        min_delta_cosine=float(np.min(cosines)),
-        mean_base_cosine=float(np.mean([r.base_cosine for r in rows])),
-        prompts=rows,
-        seconds=time.perf_counter() - started,
-    )
+    return reports

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import io
-import warnings
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -95,14 +95,16 @@ def decoder_layers(model: "torch.nn.Module") -> "torch.nn.ModuleList":
 
 _CACHE: dict[tuple[str, int, int], TorchBase] = {}
 _LOCK = threading.Lock()
+_TRAIN_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
 def _quiet_loading():
     """transformers draws two tqdm bars per GGUF load; pawflow shows its own progress instead.
 
-    tqdm reads TQDM_DISABLE only when it is imported, so the bars are silenced by capturing stderr
-    for the (single-threaded, lock-held) duration of the load; errors still surface as exceptions.
+    The GGUF loader calls tqdm directly (no transformers switch turns it off) and tqdm reads
+    TQDM_DISABLE only at import, so stderr is captured for the few seconds of the load. Errors still
+    surface as exceptions; the cost is that another thread's stderr output in that window is lost.
     """
     with contextlib.redirect_stderr(io.StringIO()):
         yield
@@ -220,17 +222,20 @@ def attached_lora(base: TorchBase, *, rank: int, alpha: float, targets: tuple[st
     targets = check_targets(base.facts, targets)
     module_names = sorted({TARGET_MODULES[t][0].split(".")[-1] for t in targets})
     config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=0.0, target_modules=module_names, bias="none")
-    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
-        # peft calls a transformers method deprecated in 5.x; nothing the user can act on.
-        warnings.simplefilter("ignore", FutureWarning)
-        torch.manual_seed(seed)
-        peft_model = get_peft_model(base.model, config)
-    try:
-        yield peft_model
-    finally:
-        peft_model.unload()
-        for parameter in base.model.parameters():
-            parameter.requires_grad_(False)
+    # One LoRA at a time per cached model: a second fit in another thread waits instead of
+    # wrapping the already-wrapped modules.
+    with _TRAIN_LOCK:
+        with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
+            # peft calls a transformers method deprecated in 5.x; nothing the user can act on.
+            warnings.simplefilter("ignore", FutureWarning)
+            torch.manual_seed(seed)
+            peft_model = get_peft_model(base.model, config)
+        try:
+            yield peft_model
+        finally:
+            peft_model.unload()
+            for parameter in base.model.parameters():
+                parameter.requires_grad_(False)
 
 
 def lora_modules(peft_model: "torch.nn.Module", targets: tuple[str, ...]) -> dict[tuple[int, str], "torch.nn.Module"]:

@@ -382,3 +382,41 @@ def test_e2e_follow_up_after_results_finishes(pipeline) -> None:
                                                                {"location": "Valparaiso", "temperature": 17, "condition": "Fog"})])
     message = _run(pipeline, convo)
     assert not message.get("tool_calls") and "Fog" in message["content"] and "17" in message["content"]
+
+
+# ----------------------------------------------------------------------------- keyword safety net
+
+
+@pytest.mark.parametrize(
+    ("request_text", "sequence"),
+    [
+        ("Is it drizzling in Quito at the moment?", ["get_weather", "done"]),
+        ("Ping Ruth that the shuttle leaves at 5.", ["get_contacts", "send_email", "done"]),
+        ("Locate the Moreau lease and mail the monthly rent to my landlord.",
+         ["search_files", "read_file", "get_contacts", "send_email", "done"]),
+        ("How much is 18% of 950?", ["answer"]),
+        ("Erase every draft in my mailbox.", ["refuse"]),
+        ("Look up the area of Sicily online and work out a quarter of it.", ["web_search", "calculator", "done"]),
+        ("How is TSLA trading, and is it windy in Oslo?", ["get_stock_price", "get_weather", "done"]),
+    ],
+)
+def test_keyword_planner_sequences(request_text: str, sequence: list[str]) -> None:
+    from integrations.toolcall15_pipeline.keywords import keyword_next
+
+    done: list[str] = []
+    got = []
+    for _ in range(len(sequence)):
+        step = keyword_next(request_text, done)
+        got.append(step)
+        if step in ("answer", "refuse", "done"):
+            break
+        done.append(step)
+    assert got == sequence
+
+
+def test_unsure_or_invalid_program_labels_defer_to_keywords() -> None:
+    tools = set(SCHEMAS)
+    assert steps.choose("get_weather", 0.9, "Weather in Quito?", [], tools) == ("get_weather", "program")
+    assert steps.choose("web_search", 0.2, "Weather in Quito?", [], tools) == ("get_weather", "keywords")
+    assert steps.choose("done", 0.99, "Weather in Quito?", [], tools) == ("get_weather", "keywords")  # not a first-turn label
+    assert steps.choose("refuse", 0.99, "Weather in Quito?", ["get_weather"], tools) == ("done", "keywords")

@@ -35,6 +35,7 @@ from integrations.toolcall15_pipeline.conversation import (
     result_items,
 )
 from integrations.toolcall15_pipeline.dates import iso_datetime, parse_date, parse_duration, parse_time
+from integrations.toolcall15_pipeline.keywords import keyword_next
 from integrations.toolcall15_pipeline.replies import (
     ACTION_PHRASES,
     error_reply,
@@ -52,6 +53,17 @@ PARALLEL_OK = {"get_weather", "get_stock_price", "search_files", "get_contacts",
 # Lookups that may fall back to a web search when they fail.
 SEARCH_FALLBACK = {"get_weather", "get_stock_price", "get_contacts", "calculator", "translate_text"}
 SECOND_CONFIDENCE = 0.5
+# Below this confidence of tc-next-tool's label, the keyword planner (keywords.py) decides instead.
+KEYWORD_BELOW = 0.5
+FIRST_TURN_LABELS = {"answer", "refuse"}
+
+
+def choose(label: str, confidence: float, request: str, done: list[str], tools: set[str]) -> tuple[str, str]:
+    """(label, source): the program's label when it is confident and valid here, else the keyword planner's."""
+    valid = (label in FIRST_TURN_LABELS or label in tools) if not done else (label == "done" or label in tools)
+    if valid and confidence >= KEYWORD_BELOW:
+        return label, "program"
+    return keyword_next(request, done), "keywords"
 
 
 # ----------------------------------------------------------------------------- shared helpers
@@ -337,6 +349,8 @@ def plan(state: dict[str, Any], next1: str = "", next1_conf: float = 0.0) -> dic
     if phase == "reply":
         return out
     available = set(convo.tools)
+    next1, out["source"] = choose(next1, next1_conf, convo.request, convo.done_names(), available)
+    out["label"] = next1
     if phase == "start":
         if next1 == "refuse":
             out["mode"] = "refuse"
@@ -412,26 +426,37 @@ def _contact_email(convo: Conversation, person: str | None = None) -> tuple[str,
     return best
 
 
+# Fields whose rule-based extraction is at least as accurate as tc-arg on the held-out set
+# (programs/data/eval_tc.py): the rule is used first and the program only when the rule finds nothing.
+RULE_FIRST = {
+    ("get_weather", "location"): tx.location_fallback,
+    ("set_reminder", "message"): tx.reminder_fallback,
+    ("create_calendar_event", "attendees"): lambda request: ", ".join(tx.attendees_fallback(request)) or None,
+}
+
+
 def _fields_for(tool: str, convo: Conversation) -> list[tuple[str, str | None]]:
     """The (field, Found context) pairs the tc-arg program must fill for ``tool``."""
     request = convo.request
     if tool == "get_weather":
-        return [("location", None)]
-    if tool == "get_stock_price":
-        return [] if tx.tickers_in(request) else [("ticker", None)]
-    if tool in ("web_search", "search_files", "get_contacts"):
-        return [("query", None)]
-    if tool == "send_email":
-        return [("body", None)]
-    if tool == "create_calendar_event":
-        return [("title", None), ("attendees", None)]
-    if tool == "set_reminder":
-        return [("message", None)]
-    if tool == "translate_text":
-        return [] if tx.quoted_span(request) else [("text", None)]
-    if tool == "calculator":
-        return [("expression", _found_number(convo))]
-    return []
+        fields = [("location", None)]
+    elif tool == "get_stock_price":
+        fields = [] if tx.tickers_in(request) else [("ticker", None)]
+    elif tool in ("web_search", "search_files", "get_contacts"):
+        fields = [("query", None)]
+    elif tool == "send_email":
+        fields = [("body", None)]
+    elif tool == "create_calendar_event":
+        fields = [("title", None)] + ([("attendees", None)] if re.search(r"\b(with|invite|inviting|including|attendees)\b", request, re.IGNORECASE) else [])
+    elif tool == "set_reminder":
+        fields = [("message", None)]
+    elif tool == "translate_text":
+        fields = [] if tx.quoted_span(request) else [("text", None)]
+    elif tool == "calculator":
+        fields = [("expression", _found_number(convo))]
+    else:
+        fields = []
+    return [(f, found) for f, found in fields if not ((tool, f) in RULE_FIRST and RULE_FIRST[(tool, f)](request))]
 
 
 def _found_number(convo: Conversation) -> str | None:
@@ -446,7 +471,7 @@ def _found_number(convo: Conversation) -> str | None:
 def work(state: dict[str, Any], plan: dict[str, Any], next2: str = "", next2_conf: float = 0.0, cond: str = "") -> dict[str, Any]:
     """The tools this turn calls and the argument-extraction jobs (tc-arg inputs) they need."""
     convo = _convo(state)
-    out: dict[str, Any] = {"mode": plan["mode"], "tools": [], "jobs": [], "keys": [], "cond": None}
+    out: dict[str, Any] = {"mode": plan["mode"], "tools": [], "jobs": [], "keys": [], "cond": None, "second": None}
     if plan["mode"] == "answer":
         out["jobs"] = [arg_input("calculator", "expression", convo.request)]
         out["keys"] = [["answer", "expression"]]
@@ -458,6 +483,10 @@ def work(state: dict[str, Any], plan: dict[str, Any], next2: str = "", next2_con
         out.update(mode="skip", cond="no")
         return out
     tools = [plan["tool"]]
+    if plan.get("want_second") == "yes":
+        next2, source = choose(next2, next2_conf, convo.request, [*convo.done_names(), plan["tool"]], set(convo.tools))
+        next2_conf = 1.0 if source == "keywords" else next2_conf
+        out["second"] = [next2, source]
     if (next2 in PARALLEL_OK and next2 != plan["tool"] and next2 in convo.tools and next2 not in convo.done_names()
             and next2_conf >= SECOND_CONFIDENCE):
         tools.append(next2)
@@ -574,7 +603,7 @@ def build_calls(tool: str, convo: Conversation, ex: dict[tuple[str, str], str]) 
     """Argument dicts for one tool (several for one-to-many requests), or a clarifying question."""
     request = convo.request
     if tool == "get_weather":
-        location = _span_or(ex.get((tool, "location"), ""), request, tx.location_fallback(request))
+        location = tx.location_fallback(request) or _span_or(ex.get((tool, "location"), ""), request, None)
         if not location:
             return "Which city or place should I check the weather for?"
         args: dict[str, Any] = {"location": location}
@@ -630,14 +659,13 @@ def build_calls(tool: str, convo: Conversation, ex: dict[tuple[str, str], str]) 
         duration = parse_duration(request)
         if duration:
             args["duration_minutes"] = duration
-        names = [n for n in tx.split_names(ex.get((tool, "attendees"), "")) if tx.contains_span(request, n)]
-        if not names:
-            names = tx.attendees_fallback(request)
+        names = tx.attendees_fallback(request) or [
+            n for n in tx.split_names(ex.get((tool, "attendees"), "")) if tx.contains_span(request, n)]
         if names:
             args["attendees"] = names
         return [args]
     if tool == "set_reminder":
-        message = _span_or(ex.get((tool, "message"), ""), request, tx.reminder_fallback(request))
+        message = tx.reminder_fallback(request) or _span_or(ex.get((tool, "message"), ""), request, None)
         day = parse_date(request, convo.ref_date) or convo.ref_date
         time = parse_time(request)
         if not message:

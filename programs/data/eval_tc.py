@@ -35,6 +35,12 @@ def _pipeline_value(inp: str, raw: str) -> str:
     tool, field, request = lines.get("Tool"), lines.get("Field"), lines.get("Request", "")
     found = lines.get("Found")
     value = tx.clean_value(raw)
+    from integrations.toolcall15_pipeline.steps import RULE_FIRST
+
+    if (tool, field) in RULE_FIRST:
+        ruled = RULE_FIRST[(tool, field)](request)
+        if ruled:
+            return ruled
     span_fallbacks = {
         ("get_weather", "location"): tx.location_fallback, ("search_files", "query"): tx.file_query_fallback,
         ("get_contacts", "query"): tx.person_fallback, ("set_reminder", "message"): tx.reminder_fallback,
