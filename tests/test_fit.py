@@ -206,3 +206,14 @@ def test_check_agreement_counts_mismatches(base_path, template, tiny_fit):
     assert len(report.mismatches) == report.n - report.agree
     with pytest.raises(CompileError, match="torch answers"):
         check_agreement(base_path=base_path, prompt_template=template, output_type=LABELS, adapter=tiny_fit.adapter, inputs=inputs, torch_answers=[])
+
+
+def test_result_survives_json_round_trip(tiny_fit):
+    """FitResult is what a driver may cache or log: bytes go through JSON as base64, losslessly."""
+    from compiler.fit import FitResult
+
+    again = FitResult.model_validate_json(tiny_fit.model_dump_json())
+    assert again.adapters == tiny_fit.adapters and again.curve == tiny_fit.curve
+    details = json.loads(json.dumps(tiny_fit.details()))
+    assert details["adapter_bytes"] == tiny_fit.adapter_sizes and details["steps"] == 4
+    assert details["eval_loss_before"] > details["eval_loss"]

@@ -56,6 +56,8 @@ SECOND_CONFIDENCE = 0.5
 # Below this confidence of tc-next-tool's label, the keyword planner (keywords.py) decides instead.
 KEYWORD_BELOW = 0.5
 FIRST_TURN_LABELS = {"answer", "refuse"}
+TOOL_NAMES = {"get_weather", "get_stock_price", "web_search", "calculator", "search_files", "read_file", "get_contacts",
+              "send_email", "create_calendar_event", "set_reminder", "translate_text", "run_code"}  # the benchmark's 12
 
 
 def choose(label: str, confidence: float, request: str, done: list[str], tools: set[str]) -> tuple[str, str]:

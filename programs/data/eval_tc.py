@@ -5,7 +5,8 @@
 Groups: the expected label (labels programs) or the Tool/Field pair (tc-arg). tc-arg is scored twice:
 the program's raw answer (exact match after trimming) and the value the pipeline would use after its
 span check and rule-based fallback (``integrations.toolcall15_pipeline``), which is what the tool call
-gets.
+gets. tc-next-tool is scored three ways: the program alone, the pipeline's choice (program when
+confident and valid, else the keyword planner) and the keyword planner alone.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def evaluate(name: str, paw_dir: Path) -> dict:
     started = time.perf_counter()
     results = fn.run_many([row["input"] for row in rows])
     seconds = time.perf_counter() - started
-    groups: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    groups: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     misses = []
     for row, result in zip(rows, results):
         inp, expected = row["input"], row["output"]
@@ -100,6 +101,14 @@ def evaluate(name: str, paw_dir: Path) -> dict:
         g[1] += ok
         if name == "tc-arg":
             g[2] += _same(name, _pipeline_value(inp, raw), expected, inp)
+        if name == "tc-next-tool":
+            from integrations.toolcall15_pipeline.keywords import keyword_next
+            from integrations.toolcall15_pipeline.steps import TOOL_NAMES, choose
+
+            request, done_text = inp[len("Request: "):].split("\nDone: ")
+            done = [] if done_text == "none" else done_text.split(", ")
+            g[2] += choose(raw, result.confidence or 0.0, request, done, TOOL_NAMES)[0] == expected
+            g[3] += keyword_next(request, done) == expected
         if not ok and len(misses) < 12:
             misses.append({"input": inp, "expected": expected, "got": raw})
     total = sum(g[0] for g in groups.values())
@@ -107,12 +116,16 @@ def evaluate(name: str, paw_dir: Path) -> dict:
     report = {
         "program": name, "method": fn.program.meta.pawflow.compile.method if hasattr(fn, "program") else None,
         "n": total, "accuracy": round(correct / total, 4), "seconds": round(seconds, 1),
-        "groups": {k: {"n": g[0], "accuracy": round(g[1] / g[0], 3), **({"pipeline_accuracy": round(g[2] / g[0], 3)} if name == "tc-arg" else {})}
+        "groups": {k: {"n": g[0], "accuracy": round(g[1] / g[0], 3),
+                       **({"pipeline_accuracy": round(g[2] / g[0], 3)} if name in ("tc-arg", "tc-next-tool") else {}),
+                       **({"keyword_accuracy": round(g[3] / g[0], 3)} if name == "tc-next-tool" else {})}
                    for k, g in sorted(groups.items())},
         "misses": misses,
     }
-    if name == "tc-arg":
+    if name in ("tc-arg", "tc-next-tool"):
         report["pipeline_accuracy"] = round(sum(g[2] for g in groups.values()) / total, 4)
+    if name == "tc-next-tool":
+        report["keyword_accuracy"] = round(sum(g[3] for g in groups.values()) / total, 4)
     return report
 
 
@@ -128,9 +141,11 @@ def main() -> None:
         return
     for rep in reports:
         extra = f"  pipeline {rep['pipeline_accuracy']:.1%}" if "pipeline_accuracy" in rep else ""
+        extra += f"  keywords-only {rep['keyword_accuracy']:.1%}" if "keyword_accuracy" in rep else ""
         print(f"{rep['program']} ({rep['method']}): held-out {rep['accuracy']:.1%} of {rep['n']}{extra}  [{rep['seconds']}s]")
         for key, g in rep["groups"].items():
             pipe = f"  pipeline {g['pipeline_accuracy']:.0%}" if "pipeline_accuracy" in g else ""
+            pipe += f"  keywords {g['keyword_accuracy']:.0%}" if "keyword_accuracy" in g else ""
             print(f"    {key:42s} {g['accuracy']:6.0%} of {g['n']}{pipe}")
 
 
