@@ -21,7 +21,7 @@ compile: setup
 	$(BIN)/pawflow compile --all
 
 run: compile
-	$(BIN)/python -m pawflow.demo
+	$(BIN)/pawflow eval toolcall15
 
 test: compile
 	$(BIN)/python -m pytest -q

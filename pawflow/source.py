@@ -115,24 +115,27 @@ class LoadedSource(BaseModel):
 def read_jsonl(path: Path, output: LabelsOutput | TextOutput | JsonOutput) -> list[Example]:
     rows: list[Example] = []
     try:
-        handle = path.open(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise SourceError(path, "data file not found") from None
-    with handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                raw = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SourceError(path, f"not valid JSON ({exc.msg})", line=number) from exc
-            if not isinstance(raw, dict) or set(raw) - {"input", "output", "note"} or "input" not in raw or "output" not in raw:
-                raise SourceError(path, 'expected an object {"input": ..., "output": ...}', line=number)
-            try:
-                check_output(output, raw["output"], "output")
-                rows.append(Example(input=raw["input"], output=raw["output"]))
-            except ValueError as exc:
-                raise SourceError(path, str(exc).split("\n")[0], line=number) from exc
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise SourceError(path, "not UTF-8 text", line=line) from None
+    # JSONL separates records by "\n" only; a stray "\r" or U+2028 inside a record is not a new line.
+    for number, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise SourceError(path, f"not valid JSON ({exc.msg})", line=number) from exc
+        if not isinstance(raw, dict) or set(raw) - {"input", "output", "note"} or "input" not in raw or "output" not in raw:
+            raise SourceError(path, 'expected an object {"input": ..., "output": ...}', line=number)
+        try:
+            check_output(output, raw["output"], "output")
+            rows.append(Example(input=raw["input"], output=raw["output"]))
+        except ValueError as exc:
+            raise SourceError(path, str(exc).split("\n")[0], line=number) from exc
     return rows
 
 

@@ -344,7 +344,7 @@ def test_tool_schemas_come_from_the_request() -> None:
 def _pipeline():
     from pawflow.pipeline import Pipeline
 
-    missing = [n for n in ("tc-needs-tool", "tc-next-tool", "tc-arg", "tc-condition", "tc-answer")
+    missing = [n for n in ("tc-next-tool", "tc-arg", "tc-condition", "tc-answer")
                if not (REPO / "programs" / "build" / f"{n}.paw").is_file()]
     if missing:
         pytest.skip(f"compile the programs first (pawflow compile programs/tc-*.yaml); missing: {', '.join(missing)}")

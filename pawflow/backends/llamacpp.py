@@ -14,11 +14,13 @@ Why it is built this way:
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import json
 import math
 import os
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +48,21 @@ class _PrefixState:
     tokens: list[int]
     blob: ctypes.Array | None  # None when the prefix is empty
     nbytes: int
+
+
+# Backends still open at interpreter exit are closed while llama.cpp's bindings are intact; left to
+# garbage collection at shutdown, Llama.__del__ runs after the ctypes module is torn down and prints
+# "TypeError: 'NoneType' object is not callable" on every exit.
+_OPEN_BACKENDS: "weakref.WeakSet[LlamaCppBackend]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_backends() -> None:
+    for backend in list(_OPEN_BACKENDS):
+        try:
+            backend.close()
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass
 
 
 class LlamaCppBackend:
@@ -88,6 +105,8 @@ class LlamaCppBackend:
         self._grammars: dict[str, object] = {}
         self._adapter_dir = cache_root() / "adapters"
         self._lock = threading.RLock()
+        self._closed = False
+        _OPEN_BACKENDS.add(self)
 
     # ------------------------------------------------------------------ public API
 
@@ -131,6 +150,9 @@ class LlamaCppBackend:
 
     def close(self) -> None:
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             for adapter in self._adapters.values():
                 self._lib.llama_adapter_lora_free(adapter.handle)
             self._adapters.clear()
