@@ -38,24 +38,19 @@ SPEC = (
     "You watch the log of a machine-learning training job, one line at a time. Decide whether the line "
     "means a human should look at the job now. Alert on crashes, Python tracebacks and exceptions, NaN or "
     "infinite losses, sudden loss spikes, CUDA or CPU out-of-memory errors, killed processes, full disks and "
-    "failed checkpoint writes. Stay quiet for normal progress bars, step and loss reports, learning-rate "
-    "schedules, evaluation metrics, saved checkpoints, benign deprecation warnings and the final summary."
+    "failed checkpoint writes. Stay quiet for normal progress, metrics, checkpoints and warnings."
 )
 EXAMPLES = [
     ("epoch 3/10 step 1200/4000 loss=0.5312 lr=2.0e-04", "QUIET"),
     ("RuntimeError: CUDA out of memory. Tried to allocate 1.50 GiB", "ALERT"),
-    ("[eval] step 1000 accuracy=0.871 f1=0.853", "QUIET"),
     ("Loss is nan at iteration 5230, aborting", "ALERT"),
     ("Saved model checkpoint to runs/exp4/checkpoint-2000", "QUIET"),
-    ("OSError: [Errno 28] No space left on device", "ALERT"),
-    ("UserWarning: torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument", "QUIET"),
-    ("Traceback (most recent call last):", "ALERT"),
 ]
 INPUTS = [
-    "2026-03-02 14:07:33 | INFO | trainer | epoch 7 step 5120/20000 loss=0.3817 grad_norm=1.92 lr=1.1e-04",
-    "2026-03-02 14:07:35 | ERROR | worker 3 | RuntimeError: CUDA error: an illegal memory access was encountered",
-    "2026-03-02 14:07:36 | WARNING | amp | Gradient overflow detected, skipping step, loss scale reduced to 32768",
-    "2026-03-02 14:07:39 | INFO | checkpoint | wrote runs/ablation-7/ckpt-5200.safetensors (512.3 MB) in 4.1 s",
+    "INFO trainer: epoch 7 step 5120/20000 loss=0.3817 grad_norm=1.92 lr=1.1e-04",
+    "ERROR worker 3: RuntimeError: CUDA error: an illegal memory access was encountered",
+    "WARNING amp: Gradient overflow detected, skipping step, loss scale reduced to 32768",
+    "INFO checkpoint: wrote runs/ablation-7/ckpt-5200.safetensors (512.3 MB) in 4.1 s",
 ]
 
 
@@ -81,7 +76,7 @@ def _median_ms(fn, repeats: int) -> float:
 def _parity() -> dict:
     """Run compiler.parity in a child process (it imports torch); None-valued if the extra is missing."""
     code = (
-        "import json; from compiler.parity import measure_parity; r = measure_parity(); "
+        "import json; from compiler.parity import compare_rope_permutation; r = compare_rope_permutation(); "
         "print(json.dumps(r.model_dump()))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
@@ -116,6 +111,7 @@ def run(repeats: int, n_programs: int, with_parity: bool) -> dict:
     rss_1_mb = rss_bytes() / 2**20
 
     prefix_tokens = len(interp.tokenize(program.prefix, special=True))
+    pseudo_tokens = len(interp.tokenize(program.pseudo_program))
     input_tokens = statistics.mean(len(interp.tokenize(t)) for t in INPUTS)
 
     cycle = iter(range(10**9))
@@ -144,6 +140,7 @@ def run(repeats: int, n_programs: int, with_parity: bool) -> dict:
     figures = {
         "base_file_mb": round(base_path.stat().st_size / 2**20, 1),
         "base_load_ms": round(base_load_ms, 1),
+        "pseudo_program_tokens": pseudo_tokens,
         "prefix_tokens": prefix_tokens,
         "input_tokens": round(input_tokens, 1),
         "naive_ms": round(naive_ms, 2),
@@ -190,7 +187,7 @@ def main() -> None:
     table.add_column("note")
     n = args.programs
     rows = [
-        ("prompt", f"{figures['prefix_tokens']} + {figures['input_tokens']} tok", "pseudo-program prefix + input"),
+        ("prompt", f"{figures['prefix_tokens']} + {figures['input_tokens']} tok", f"prefix (pseudo-program {figures['pseudo_program_tokens']} tok + chat template) + input"),
         ("naive call (full prompt)", f"{figures['naive_ms']:.1f} ms", "prefix re-evaluated every call"),
         ("cached-prefix call", f"{figures['cached_ms']:.1f} ms", f"{figures['speedup']:.1f}x faster"),
         ("alternating 2 programs", f"{figures['alternating_ms']:.1f} ms", "swap + prefix-state restore per call"),

@@ -273,6 +273,31 @@ def test_calculation_uses_the_number_a_search_returned() -> None:
     assert calls_of(message) == [("calculator", {"expression": "1319108 * 3 / 100"})]
 
 
+def test_contacts_query_is_a_person_not_another_tools_query() -> None:
+    request = "Find the Kestrel lease and email the deposit to my landlord."
+    assert tx.contacts_query("Kestrel lease", request, ["Kestrel lease"]) == "landlord"
+    assert tx.contacts_query("my landlord", request, ["Kestrel lease"]) == "landlord"
+    assert tx.contacts_query("Oskar", "Tell Oskar Lindqvist the van is back.", []) == "Oskar"
+    assert tx.person_fallback("Tell Oskar Lindqvist the van is back.") == "Oskar Lindqvist"
+
+
+def test_web_query_keeps_what_is_asked_about() -> None:
+    request = "Search for the average rainfall of Lima and tell me a third of it."
+    assert tx.complete_web_query("Lima", request) == "average rainfall of Lima"
+    assert tx.complete_web_query("", "Look up who founded Zanzibar Airways") == "who founded Zanzibar Airways"
+    # a value the rule's phrase does not contain is kept as extracted
+    assert tx.complete_web_query("Lima rainfall", request) == "Lima rainfall"
+
+
+def test_a_percentage_is_never_read_as_a_divisor() -> None:
+    request = "Look up how many people live in Montevideo and tell me 3% of that."
+    convo = with_results(request, [("web_search", {"query": "Montevideo population"},
+                                    {"results": [{"snippet": "Montevideo has about 1,319,108 inhabitants (2023)."}]})])
+    # the extractor kept the tool's number but read "3%" as "divide by 3": the percentage rule rebuilds it
+    message = turn(convo, next1="calculator", values={("calculator", "expression"): "1319108 / 3"})
+    assert calls_of(message) == [("calculator", {"expression": "1319108 * 3 / 100"})]
+
+
 def test_conditional_action_is_skipped_when_the_condition_fails() -> None:
     request = "Check the weather in Tromso and if it's snowing remind me to pack boots tomorrow at 6am."
     convo = with_results(request, [("get_weather", {"location": "Tromso"}, {"location": "Tromso", "temperature": 4, "condition": "Sunny"})])
@@ -414,9 +439,14 @@ def test_keyword_planner_sequences(request_text: str, sequence: list[str]) -> No
     assert got == sequence
 
 
-def test_unsure_or_invalid_program_labels_defer_to_keywords() -> None:
+def test_cue_words_lead_and_the_program_decides_what_they_leave_open() -> None:
     tools = set(SCHEMAS)
-    assert steps.choose("get_weather", 0.9, "Weather in Quito?", [], tools) == ("get_weather", "program")
-    assert steps.choose("web_search", 0.2, "Weather in Quito?", [], tools) == ("get_weather", "keywords")
-    assert steps.choose("done", 0.99, "Weather in Quito?", [], tools) == ("get_weather", "keywords")  # not a first-turn label
+    # a cue word names the step: the program's label does not override it
+    assert steps.choose("answer", 0.99, "Weather in Quito?", [], tools) == ("get_weather", "keywords")
     assert steps.choose("refuse", 0.99, "Weather in Quito?", ["get_weather"], tools) == ("done", "keywords")
+    # no cue word: a confident, valid program label decides
+    vague = "How are things looking outside in Quito?"
+    assert steps.choose("get_weather", 0.9, vague, [], tools) == ("get_weather", "program")
+    # ... but not an unsure one, nor one that is invalid for the turn
+    assert steps.choose("get_weather", 0.2, vague, [], tools) == ("answer", "keywords")
+    assert steps.choose("done", 0.99, vague, [], tools) == ("answer", "keywords")

@@ -172,11 +172,44 @@ def web_query_fallback(text: str) -> str:
     return query or text.strip()
 
 
+_SEND_VERB = r"(?i:let|tell|email|e-mail|mail|notify|inform|message|text|ping|to|send|write to|remind|forward|cc)"
+
+
 def person_fallback(text: str) -> str | None:
-    m = re.search(r"\b(?:let|tell|email|e-mail|mail|notify|inform|message|text|ping|to|send|write to|remind)\s+(my\s+[a-z][\w ]{1,20}?|the\s+[a-z][\w ]{1,20}?|[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)(?=\s+(?:know|that|about|the|a|an|and|saying|by)\b|[,.;!?']|$)", text)
-    if not m:
-        return None
-    return re.sub(r"^(?:my|the)\s+", "", m.group(1)).strip()
+    """Who a message is for, by rule: a role after "my"/"our", else a capitalised name after a sending
+    verb, else a short "the X" phrase. Roles come first because "email the total to my manager" names
+    its recipient last and "the total" is not a person."""
+    role = re.search(r"\b(?:my|our)\s+([a-z][a-z-]+(?:\s+(?!know\b|that\b|about\b|and\b|the\b|to\b)[a-z][a-z-]+)?)(?=\s+(?:know|that|about|the|a|an|and|saying|by|to|with)\b|[,.;:!?']|$)", text)
+    if role and re.search(rf"\b{_SEND_VERB}\b[^.?!]*\b(?:my|our)\s+{re.escape(role.group(1))}", text, re.IGNORECASE):
+        return role.group(1).strip()
+    m = re.search(rf"\b{_SEND_VERB}\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)(?=\s|[,.;:!?']|$)", text)
+    if m:
+        return m.group(1).strip()
+    m = re.search(rf"\b{_SEND_VERB}\s+the\s+([a-z][\w-]*(?:\s+[a-z][\w-]*)?)(?=\s+(?:know|that|about|and|saying|by)\b|[,.;!?']|$)", text)
+    return m.group(1).strip() if m else None
+
+
+def contacts_query(value: str, request: str, other_queries: list[str]) -> str | None:
+    """A contacts query must be a span of the request naming someone, not another tool's query.
+
+    The extractor sometimes copies the file or web query ("Q3 budget report") into the contacts
+    lookup; an identical span to another call's query is refused and the rule-based person used."""
+    value = re.sub(r"^(?:my|the|our)\s+", "", value.strip(), flags=re.IGNORECASE)
+    taken = {q.strip().lower() for q in other_queries if q}
+    if value and contains_span(request, value) and value.lower() not in taken:
+        return value
+    return person_fallback(request) or (value or None)
+
+
+def complete_web_query(value: str, request: str) -> str:
+    """The web query as the request phrases it: when the rule's phrase contains the extracted value and
+    is longer ("population of X" around "X"), the longer phrase keeps what is being asked."""
+    phrase = web_query_fallback(request)
+    if not value:
+        return phrase
+    if phrase and len(phrase.split()) <= 8 and value.lower() in phrase.lower() and len(phrase) > len(value):
+        return phrase
+    return value
 
 
 def message_fallback(text: str) -> str | None:
@@ -284,6 +317,16 @@ def format_number(value: float) -> str:
         return f"{int(value):,}" if abs(value) >= 10000 else str(int(value))
     text = f"{value:.6f}".rstrip("0").rstrip(".")
     return text
+
+
+def keeps_percentages(request: str, expression: str) -> bool:
+    """Every percentage the request states appears in the expression as ``N / 100`` (or ``0.0N``)."""
+    compact = expression.replace(" ", "")
+    for number in re.findall(r"(\d+(?:\.\d+)?)\s*(?:%|percent\b)", request.lower()):
+        as_fraction = str(float(number) / 100).rstrip("0").rstrip(".")
+        if f"{number}/100" not in compact and not re.search(rf"(?<![\d.]){re.escape(as_fraction)}(?![\d])", compact):
+            return False
+    return True
 
 
 def expression_fallback(request: str, found: str | None) -> str | None:

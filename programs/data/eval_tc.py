@@ -49,16 +49,15 @@ def _pipeline_value(inp: str, raw: str) -> str:
     }
     if (tool, field) in span_fallbacks:
         if tool == "get_contacts":
-            import re
-
-            value = re.sub(r"^(?:my|the|our)\s+", "", value, flags=re.IGNORECASE)
+            # the pipeline also refuses a copy of the same request's file query (steps.build_calls)
+            return tx.contacts_query(value, request, [tx.file_query_fallback(request) or ""])
         if not (value and tx.contains_span(request, value)):
             value = span_fallbacks[(tool, field)](request) or value
     elif (tool, field) == ("create_calendar_event", "attendees"):
         names = [n for n in tx.split_names(value) if tx.contains_span(request, n)] or tx.attendees_fallback(request)
         value = ", ".join(names) if names else "none"
     elif (tool, field) == ("web_search", "query"):
-        value = value or tx.web_query_fallback(request)
+        value = tx.complete_web_query(value, request)
     elif (tool, field) == ("get_stock_price", "ticker"):
         tickers = tx.tickers_in(request)
         value = tickers[0] if tickers else (tx.normalize_ticker(value) or value.upper())
@@ -126,7 +125,46 @@ def evaluate(name: str, paw_dir: Path) -> dict:
         report["pipeline_accuracy"] = round(sum(g[2] for g in groups.values()) / total, 4)
     if name == "tc-next-tool":
         report["keyword_accuracy"] = round(sum(g[3] for g in groups.values()) / total, 4)
+        report["policies"] = next_tool_policies(rows, results)
     return report
+
+
+VALIDATION_ROWS = 48  # tc-next-tool's fit early-stops on the first 48 held-out rows: its validation split
+
+
+def next_tool_policies(rows: list[dict], results: list) -> dict[str, dict[str, float]]:
+    """How tc-next-tool and the cue-word planner could combine: accuracy on validation vs test rows.
+
+    The shipped combination (``steps.choose``) was picked on the validation rows only.
+    """
+    from integrations.toolcall15_pipeline.keywords import keyword_next
+    from integrations.toolcall15_pipeline.steps import FIRST_TURN_LABELS, KEYWORD_BELOW, TOOL_NAMES
+
+    def valid(label: str, done: list[str]) -> bool:
+        return (label in FIRST_TURN_LABELS or label in TOOL_NAMES) if not done else (label == "done" or label in TOOL_NAMES)
+
+    def program_first(label, conf, request, done):
+        return label if valid(label, done) and conf >= KEYWORD_BELOW else keyword_next(request, done)
+
+    def keywords_first(label, conf, request, done):
+        cue = keyword_next(request, done)
+        return cue if cue not in ("answer", "done") else program_first(label, conf, request, done)
+
+    policies = {
+        "program": lambda label, conf, request, done: label,
+        "keywords": lambda label, conf, request, done: keyword_next(request, done),
+        "program_first": program_first,
+        "keywords_first": keywords_first,
+    }
+    parsed = []
+    for row, result in zip(rows, results):
+        request, done_text = row["input"][len("Request: "):].split("\nDone: ")
+        parsed.append((result.value, result.confidence or 0.0, request, [] if done_text == "none" else done_text.split(", "), row["output"]))
+    out = {}
+    for split, part in (("validation", parsed[:VALIDATION_ROWS]), ("test", parsed[VALIDATION_ROWS:])):
+        out[split] = {name: round(sum(f(*p[:4]) == p[4] for p in part) / len(part), 4) for name, f in policies.items()}
+        out[split]["n"] = len(part)
+    return out
 
 
 def main() -> None:
@@ -147,6 +185,8 @@ def main() -> None:
             pipe = f"  pipeline {g['pipeline_accuracy']:.0%}" if "pipeline_accuracy" in g else ""
             pipe += f"  keywords {g['keyword_accuracy']:.0%}" if "keyword_accuracy" in g else ""
             print(f"    {key:42s} {g['accuracy']:6.0%} of {g['n']}{pipe}")
+        for split, accs in rep.get("policies", {}).items():
+            print(f"  policies on {split} rows: " + "  ".join(f"{k} {v:.3f}" if k != "n" else f"n={v}" for k, v in accs.items()))
 
 
 if __name__ == "__main__":
