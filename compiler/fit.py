@@ -188,7 +188,9 @@ class Vocab:
         import llama_cpp
 
         self._lib = llama_cpp
-        self.llm = llama_cpp.Llama(model_path=str(base_path), vocab_only=True, verbose=False)
+        from pawflow.backends.llamacpp import close_at_exit
+
+        self.llm = close_at_exit(llama_cpp.Llama(model_path=str(base_path), vocab_only=True, verbose=False))
         self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
         eot = llama_cpp.llama_vocab_eot(self._vocab)
         self.eot = int(eot) if eot >= 0 else int(llama_cpp.llama_vocab_eos(self._vocab))

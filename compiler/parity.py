@@ -74,6 +74,9 @@ class LlamaCppModel:
             )
         except ValueError as exc:
             raise BaseModelError(f"{path}: llama.cpp cannot load this model ({exc})") from exc
+        from pawflow.backends.llamacpp import close_at_exit
+
+        close_at_exit(self.llm)
         self.vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
         self.n_vocab = self.llm.n_vocab()
 

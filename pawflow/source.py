@@ -8,7 +8,6 @@ only ever scores and early-stops). Validation errors name the file, the line and
 from __future__ import annotations
 
 import hashlib
-import json
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pawflow.errors import SourceError
+from pawflow.jsonl import iter_jsonl
 from pawflow.program import GenerationSettings, JsonOutput, LabelsOutput, OutputSpec, TextOutput
 from pawflow.yamlio import line_for, load_yaml, parse_model
 
@@ -114,21 +114,7 @@ class LoadedSource(BaseModel):
 
 def read_jsonl(path: Path, output: LabelsOutput | TextOutput | JsonOutput) -> list[Example]:
     rows: list[Example] = []
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise SourceError(path, "data file not found") from None
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise SourceError(path, "not UTF-8 text", line=line) from None
-    # JSONL separates records by "\n" only; a stray "\r" or U+2028 inside a record is not a new line.
-    for number, line in enumerate(text.split("\n"), 1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SourceError(path, f"not valid JSON ({exc.msg})", line=number) from exc
+    for number, raw in iter_jsonl(path):
         if not isinstance(raw, dict) or set(raw) - {"input", "output", "note"} or "input" not in raw or "output" not in raw:
             raise SourceError(path, 'expected an object {"input": ..., "output": ...}', line=number)
         try:

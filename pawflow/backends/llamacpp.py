@@ -54,13 +54,20 @@ class _PrefixState:
 # garbage collection at shutdown, Llama.__del__ runs after the ctypes module is torn down and prints
 # "TypeError: 'NoneType' object is not callable" on every exit.
 _OPEN_BACKENDS: "weakref.WeakSet[LlamaCppBackend]" = weakref.WeakSet()
+_OPEN_MODELS: "weakref.WeakSet[object]" = weakref.WeakSet()
+
+
+def close_at_exit(llm: object) -> object:
+    """Register any other ``llama_cpp.Llama`` (the compiler's tokenizer, parity runs) for closing at exit."""
+    _OPEN_MODELS.add(llm)
+    return llm
 
 
 @atexit.register
 def _close_open_backends() -> None:
-    for backend in list(_OPEN_BACKENDS):
+    for item in [*_OPEN_BACKENDS, *_OPEN_MODELS]:
         try:
-            backend.close()
+            item.close()  # type: ignore[attr-defined]
         except Exception:  # noqa: BLE001 - best effort at exit
             pass
 

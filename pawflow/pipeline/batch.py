@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator
 from pydantic import BaseModel
 
 from pawflow.errors import SourceError
+from pawflow.jsonl import iter_jsonl
 from pawflow.pipeline.cache import ResultCache
 from pawflow.pipeline.core import Pipeline
 
@@ -33,32 +34,21 @@ def read_rows(path: Path, id_field: str, input_names: set[str]) -> list[tuple[st
     """(row id, inputs) for every non-blank line; SourceError names the line of anything malformed."""
     rows: list[tuple[str, dict[str, Any]]] = []
     seen: dict[str, int] = {}
-    try:
-        handle = path.open(encoding="utf-8")
-    except FileNotFoundError:
-        raise SourceError(path, "batch input file not found") from None
-    with handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                raw = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise SourceError(path, f"not valid JSON ({exc.msg})", line=number) from exc
-            if not isinstance(raw, dict):
-                raise SourceError(path, f"each line must be a JSON object of pipeline inputs, got {type(raw).__name__}", line=number)
-            if id_field in raw and id_field not in input_names:
-                row_id = raw.pop(id_field)
-                if not isinstance(row_id, (str, int)) or isinstance(row_id, bool):
-                    raise SourceError(path, f"{id_field!r} must be a string or integer", line=number)
-                row_id = str(row_id)
-            else:
-                row_id = f"line-{number}"
-            if row_id in seen:
-                raise SourceError(path, f"row id {row_id!r} also appears on line {seen[row_id]}", line=number,
-                                  hint="ids must be unique for a rerun to know which rows are done")
-            seen[row_id] = number
-            rows.append((row_id, raw))
+    for number, raw in iter_jsonl(path, what="batch input file"):
+        if not isinstance(raw, dict):
+            raise SourceError(path, f"each line must be a JSON object of pipeline inputs, got {type(raw).__name__}", line=number)
+        if id_field in raw and id_field not in input_names:
+            row_id = raw.pop(id_field)
+            if not isinstance(row_id, (str, int)) or isinstance(row_id, bool):
+                raise SourceError(path, f"{id_field!r} must be a string or integer", line=number)
+            row_id = str(row_id)
+        else:
+            row_id = f"line-{number}"
+        if row_id in seen:
+            raise SourceError(path, f"row id {row_id!r} also appears on line {seen[row_id]}", line=number,
+                              hint="ids must be unique for a rerun to know which rows are done")
+        seen[row_id] = number
+        rows.append((row_id, raw))
     return rows
 
 
