@@ -72,10 +72,14 @@ def choose(label: str, confidence: float, request: str, done: list[str], tools: 
     cue = keyword_next(request, done)
     if cue not in ("answer", "done"):
         return cue, "keywords"
-    valid = (label in FIRST_TURN_LABELS or label in tools) if not done else (label == "done" or label in tools)
-    if valid and confidence >= KEYWORD_BELOW:
+    if valid_for_turn(label, done, tools) and confidence >= KEYWORD_BELOW:
         return label, "program"
     return cue, "keywords"
+
+
+def valid_for_turn(label: str, done: list[str], tools: set[str]) -> bool:
+    """answer/refuse only before any tool ran, done only after; a tool only if the request offers it."""
+    return (label in FIRST_TURN_LABELS or label in tools) if not done else (label == "done" or label in tools)
 
 
 # ----------------------------------------------------------------------------- shared helpers
@@ -84,6 +88,12 @@ def choose(label: str, confidence: float, request: str, done: list[str], tools: 
 def next_tool_input(request: str, done: list[str]) -> str:
     """The tc-next-tool program's input; the same layout as its training data."""
     return f"Request: {request}\nDone: {', '.join(done) if done else 'none'}"
+
+
+def parse_next_tool_input(text: str) -> tuple[str, list[str]]:
+    """(request, done) back from :func:`next_tool_input`'s layout (evaluation reads its data rows)."""
+    request, done_text = text.removeprefix("Request: ").split("\nDone: ")
+    return request, [] if done_text == "none" else done_text.split(", ")
 
 
 def arg_input(tool: str, field: str, request: str, found: str | None = None) -> str:

@@ -50,22 +50,21 @@ class _PrefixState:
     nbytes: int
 
 
-# Backends still open at interpreter exit are closed while llama.cpp's bindings are intact; left to
-# garbage collection at shutdown, Llama.__del__ runs after the ctypes module is torn down and prints
-# "TypeError: 'NoneType' object is not callable" on every exit.
-_OPEN_BACKENDS: "weakref.WeakSet[LlamaCppBackend]" = weakref.WeakSet()
-_OPEN_MODELS: "weakref.WeakSet[object]" = weakref.WeakSet()
+# Backends and llama.cpp models still open at interpreter exit are closed while llama.cpp's bindings are
+# intact; left to garbage collection at shutdown, Llama.__del__ runs after the ctypes module is torn
+# down and prints "TypeError: 'NoneType' object is not callable" on every exit.
+_OPEN_AT_EXIT: "weakref.WeakSet[object]" = weakref.WeakSet()
 
 
-def close_at_exit(llm: object) -> object:
-    """Register any other ``llama_cpp.Llama`` (the compiler's tokenizer, parity runs) for closing at exit."""
-    _OPEN_MODELS.add(llm)
-    return llm
+def close_at_exit(closeable: object) -> object:
+    """Register anything with ``close()`` that holds llama.cpp memory (backends, the compiler's tokenizer)."""
+    _OPEN_AT_EXIT.add(closeable)
+    return closeable
 
 
 @atexit.register
-def _close_open_backends() -> None:
-    for item in [*_OPEN_BACKENDS, *_OPEN_MODELS]:
+def _close_at_exit() -> None:
+    for item in list(_OPEN_AT_EXIT):
         try:
             item.close()  # type: ignore[attr-defined]
         except Exception:  # noqa: BLE001 - best effort at exit
@@ -113,7 +112,7 @@ class LlamaCppBackend:
         self._adapter_dir = cache_root() / "adapters"
         self._lock = threading.RLock()
         self._closed = False
-        _OPEN_BACKENDS.add(self)
+        close_at_exit(self)
 
     # ------------------------------------------------------------------ public API
 

@@ -24,8 +24,9 @@ sys.path.insert(0, str(REPO))
 
 
 def _rows(name: str) -> list[dict]:
-    path = HERE / f"{name}.heldout.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    from pawflow.jsonl import iter_jsonl
+
+    return [row for _, row in iter_jsonl(HERE / f"{name}.heldout.jsonl")]
 
 
 def _pipeline_value(inp: str, raw: str) -> str:
@@ -42,15 +43,15 @@ def _pipeline_value(inp: str, raw: str) -> str:
         ruled = RULE_FIRST[(tool, field)](request)
         if ruled:
             return ruled
+    if (tool, field) == ("get_contacts", "query"):
+        # the pipeline also refuses a copy of the same request's file query (steps.build_calls)
+        return tx.contacts_query(value, request, [tx.file_query_fallback(request) or ""])
     span_fallbacks = {
         ("get_weather", "location"): tx.location_fallback, ("search_files", "query"): tx.file_query_fallback,
-        ("get_contacts", "query"): tx.person_fallback, ("set_reminder", "message"): tx.reminder_fallback,
+        ("set_reminder", "message"): tx.reminder_fallback,
         ("create_calendar_event", "title"): tx.title_fallback, ("send_email", "body"): tx.message_fallback,
     }
     if (tool, field) in span_fallbacks:
-        if tool == "get_contacts":
-            # the pipeline also refuses a copy of the same request's file query (steps.build_calls)
-            return tx.contacts_query(value, request, [tx.file_query_fallback(request) or ""])
         if not (value and tx.contains_span(request, value)):
             value = span_fallbacks[(tool, field)](request) or value
     elif (tool, field) == ("create_calendar_event", "attendees"):
@@ -102,10 +103,9 @@ def evaluate(name: str, paw_dir: Path) -> dict:
             g[2] += _same(name, _pipeline_value(inp, raw), expected, inp)
         if name == "tc-next-tool":
             from integrations.toolcall15_pipeline.keywords import keyword_next
-            from integrations.toolcall15_pipeline.steps import TOOL_NAMES, choose
+            from integrations.toolcall15_pipeline.steps import TOOL_NAMES, choose, parse_next_tool_input
 
-            request, done_text = inp[len("Request: "):].split("\nDone: ")
-            done = [] if done_text == "none" else done_text.split(", ")
+            request, done = parse_next_tool_input(inp)
             g[2] += choose(raw, result.confidence or 0.0, request, done, TOOL_NAMES)[0] == expected
             g[3] += keyword_next(request, done) == expected
         if not ok and len(misses) < 12:
@@ -138,28 +138,19 @@ def next_tool_policies(rows: list[dict], results: list) -> dict[str, dict[str, f
     The shipped combination (``steps.choose``) was picked on the validation rows only.
     """
     from integrations.toolcall15_pipeline.keywords import keyword_next
-    from integrations.toolcall15_pipeline.steps import FIRST_TURN_LABELS, KEYWORD_BELOW, TOOL_NAMES
+    from integrations.toolcall15_pipeline.steps import KEYWORD_BELOW, TOOL_NAMES, choose, parse_next_tool_input, valid_for_turn
 
-    def valid(label: str, done: list[str]) -> bool:
-        return (label in FIRST_TURN_LABELS or label in TOOL_NAMES) if not done else (label == "done" or label in TOOL_NAMES)
-
-    def program_first(label, conf, request, done):
-        return label if valid(label, done) and conf >= KEYWORD_BELOW else keyword_next(request, done)
-
-    def keywords_first(label, conf, request, done):
-        cue = keyword_next(request, done)
-        return cue if cue not in ("answer", "done") else program_first(label, conf, request, done)
+    def program_first(label, conf, request, done):  # the design before steps.choose put cue words first
+        return label if valid_for_turn(label, done, TOOL_NAMES) and conf >= KEYWORD_BELOW else keyword_next(request, done)
 
     policies = {
         "program": lambda label, conf, request, done: label,
         "keywords": lambda label, conf, request, done: keyword_next(request, done),
         "program_first": program_first,
-        "keywords_first": keywords_first,
+        "keywords_first": lambda label, conf, request, done: choose(label, conf, request, done, TOOL_NAMES)[0],
     }
-    parsed = []
-    for row, result in zip(rows, results):
-        request, done_text = row["input"][len("Request: "):].split("\nDone: ")
-        parsed.append((result.value, result.confidence or 0.0, request, [] if done_text == "none" else done_text.split(", "), row["output"]))
+    parsed = [(result.value, result.confidence or 0.0, *parse_next_tool_input(row["input"]), row["output"])
+              for row, result in zip(rows, results)]
     out = {}
     for split, part in (("validation", parsed[:VALIDATION_ROWS]), ("test", parsed[VALIDATION_ROWS:])):
         out[split] = {name: round(sum(f(*p[:4]) == p[4] for p in part) / len(part), 4) for name, f in policies.items()}
