@@ -57,14 +57,16 @@ class LlamaCppModel:
     def __init__(self, base_path: str | Path, *, n_ctx: int = 1024, threads: int | None = None) -> None:
         import llama_cpp
 
+        from pawflow.backends.llamacpp_build import open_llama
+
         self._llama_cpp = llama_cpp
         threads = threads or max(1, min(2, os.cpu_count() or 1))
         path = Path(base_path)
         if not path.is_file():
             raise BaseModelError(f"Base model file not found: {path}")
         try:
-            self.llm = llama_cpp.Llama(
-                model_path=str(path),
+            self.llm = open_llama(
+                path,
                 n_ctx=n_ctx,
                 n_batch=min(512, n_ctx),
                 n_threads=threads,

@@ -74,7 +74,7 @@ def llama_cpp_server(
         raise ConfigError(f"Baseline model file not found: {model_path}")
     port = _free_port(host)
     command = [
-        sys.executable, "-m", "llama_cpp.server",
+        sys.executable, "-m", "pawflow.backends.llamacpp_server",
         "--model", str(model_path),
         "--chat_format", chat_format,
         "--model_alias", alias,

@@ -77,6 +77,9 @@ class LlamaCppBackend:
     name = "llama.cpp"
 
     def __init__(self, base_path: Path, base_info: BaseModelInfo, settings: Settings) -> None:
+        from pawflow.backends import llamacpp_build
+
+        self.build = llamacpp_build.ensure_build_fits()  # refuse a build this CPU cannot run, before loading it
         import llama_cpp
 
         self._lib = llama_cpp
@@ -84,17 +87,19 @@ class LlamaCppBackend:
         self.base_info = base_info
         self.settings = settings
         self.stats = BackendStats()
+        self.load_options = llamacpp_build.load_options()
         try:
-            self._llm = llama_cpp.Llama(
-                model_path=str(base_path),
-                n_ctx=settings.n_ctx,
-                n_batch=settings.n_batch,
-                n_threads=settings.threads,
-                n_threads_batch=settings.threads,
-                n_gpu_layers=0,
-                logits_all=False,
-                verbose=False,
-            )
+            with llamacpp_build.model_params(**self.load_options):
+                self._llm = llama_cpp.Llama(
+                    model_path=str(base_path),
+                    n_ctx=settings.n_ctx,
+                    n_batch=settings.n_batch,
+                    n_threads=settings.threads,
+                    n_threads_batch=settings.threads,
+                    n_gpu_layers=0,
+                    logits_all=False,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError) as exc:
             raise BackendError(f"llama.cpp could not load base model {base_path}: {exc}") from exc
         self._ctx = self._llm.ctx
@@ -148,6 +153,8 @@ class LlamaCppBackend:
             "llama_cpp_python": getattr(self._lib, "__version__", "?"),
             "threads": self.settings.threads,
             "n_ctx": self.settings.n_ctx,
+            "cpu_features": self.build.used_features(),
+            "extra_bufts": bool(self.load_options["use_extra_bufts"]),
             "adapters_loaded": len(self._adapters),
             "adapter_cache_bytes": self._adapter_bytes,
             "prefix_states": len(self._prefixes),
