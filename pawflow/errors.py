@@ -23,6 +23,14 @@ class ConfigError(PawflowError):
     """A setting (flag, environment variable, pawflow.toml) is missing or invalid."""
 
 
+class MissingExtraError(ConfigError):
+    """A command or feature needs an optional extra that is not installed; the hint is the pip command."""
+
+    def __init__(self, message: str, *, hint: str | None = None, extra: str = "") -> None:
+        self.extra = extra
+        super().__init__(message, hint=hint)
+
+
 class BaseModelError(PawflowError):
     """The interpreter's base GGUF cannot be found, read or loaded."""
 

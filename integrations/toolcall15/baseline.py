@@ -28,7 +28,7 @@ BASELINE_MODEL_ALIAS = "smollm2-135m-instruct-q4_1"
 
 def _free_port(host: str) -> int:
     # llama_cpp.server cannot adopt a bound socket, so pick a free port and hand it over; the gap is tiny.
-    from integrations.openai_server import bind_socket
+    from integrations.openai.server import bind_socket
 
     sock = bind_socket(host, 0)
     port = sock.getsockname()[1]

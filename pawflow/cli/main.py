@@ -15,13 +15,14 @@ from typing import Optional
 
 import typer
 
+from pawflow.cli.registry import register_all
 from pawflow.errors import PawflowError
 
+# The runtime's own commands; everything else (compile, eval, serve, integrations) registers itself
+# through the ``pawflow.commands`` entry-point group (pawflow.cli.registry).
 COMMAND_MODULES = [
     "pawflow.cli.program_cmds",
-    "pawflow.cli.compile_cmds",
     "pawflow.cli.pipeline_cmds",
-    "pawflow.cli.serve_cmds", "pawflow.cli.eval_cmds",
 ]
 
 app = typer.Typer(
@@ -49,6 +50,7 @@ def _global(
 
 for _module in COMMAND_MODULES:
     importlib.import_module(_module).register(app)
+register_all(app)
 
 
 def main() -> None:

@@ -4,7 +4,7 @@
 
 Groups: the expected label (labels programs) or the Tool/Field pair (tc-arg). tc-arg is scored twice:
 the program's raw answer (exact match after trimming) and the value the pipeline would use after its
-span check and rule-based fallback (``integrations.toolcall15_pipeline``), which is what the tool call
+span check and rule-based fallback (``integrations.toolcall15.pipeline``), which is what the tool call
 gets. tc-next-tool is scored three ways: the program alone, the pipeline's choice (program when
 confident and valid, else the keyword planner) and the keyword planner alone.
 """
@@ -31,13 +31,13 @@ def _rows(name: str) -> list[dict]:
 
 def _pipeline_value(inp: str, raw: str) -> str:
     """What the pipeline keeps from a tc-arg answer (see steps.build_calls)."""
-    from integrations.toolcall15_pipeline import text as tx
+    from integrations.toolcall15.pipeline import text as tx
 
     lines = dict(line.split(": ", 1) for line in inp.split("\n") if ": " in line)
     tool, field, request = lines.get("Tool"), lines.get("Field"), lines.get("Request", "")
     found = lines.get("Found")
     value = tx.clean_value(raw)
-    from integrations.toolcall15_pipeline.steps import RULE_FIRST
+    from integrations.toolcall15.pipeline.steps import RULE_FIRST
 
     if (tool, field) in RULE_FIRST:
         ruled = RULE_FIRST[(tool, field)](request)
@@ -74,7 +74,7 @@ def _pipeline_value(inp: str, raw: str) -> str:
 
 def _same(name: str, got: str, expected: str, inp: str) -> bool:
     if name == "tc-arg" and "Field: expression" in inp:
-        from integrations.toolcall15_pipeline import text as tx
+        from integrations.toolcall15.pipeline import text as tx
 
         a, b = tx.normalize_expression(got or ""), tx.normalize_expression(expected)
         return a is not None and b is not None and abs(tx.evaluate(a) - tx.evaluate(b)) < 1e-6
@@ -102,8 +102,8 @@ def evaluate(name: str, paw_dir: Path) -> dict:
         if name == "tc-arg":
             g[2] += _same(name, _pipeline_value(inp, raw), expected, inp)
         if name == "tc-next-tool":
-            from integrations.toolcall15_pipeline.keywords import keyword_next
-            from integrations.toolcall15_pipeline.steps import TOOL_NAMES, choose, parse_next_tool_input
+            from integrations.toolcall15.pipeline.keywords import keyword_next
+            from integrations.toolcall15.pipeline.steps import TOOL_NAMES, choose, parse_next_tool_input
 
             request, done = parse_next_tool_input(inp)
             g[2] += choose(raw, result.confidence or 0.0, request, done, TOOL_NAMES)[0] == expected
@@ -137,8 +137,8 @@ def next_tool_policies(rows: list[dict], results: list) -> dict[str, dict[str, f
 
     The shipped combination (``steps.choose``) was picked on the validation rows only.
     """
-    from integrations.toolcall15_pipeline.keywords import keyword_next
-    from integrations.toolcall15_pipeline.steps import KEYWORD_BELOW, TOOL_NAMES, choose, parse_next_tool_input, valid_for_turn
+    from integrations.toolcall15.pipeline.keywords import keyword_next
+    from integrations.toolcall15.pipeline.steps import KEYWORD_BELOW, TOOL_NAMES, choose, parse_next_tool_input, valid_for_turn
 
     def program_first(label, conf, request, done):  # the design before steps.choose put cue words first
         return label if valid_for_turn(label, done, TOOL_NAMES) and conf >= KEYWORD_BELOW else keyword_next(request, done)

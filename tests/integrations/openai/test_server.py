@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from integrations.openai_server import (
+from integrations.openai.server import (
     AssistantMessage,
     AssistantReply,
     ChatRequest,

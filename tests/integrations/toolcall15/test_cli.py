@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from integrations.openai_server import create_app, serve_in_thread
+from integrations.openai.server import create_app, serve_in_thread
 
 STEPS = '''
 def reply(messages: list, tools: list) -> dict:
@@ -68,13 +68,11 @@ def test_missing_pipeline_is_a_one_line_error(tmp_path: Path) -> None:
 
 
 def test_default_mode_names_the_missing_default_pipeline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import pawflow
-    from pawflow.cli.eval_cmds import resolve_default_pipeline
+    from integrations.toolcall15.cli import resolve_default_pipeline
     from pawflow.errors import ConfigError
 
-    # Neither the working directory nor the checkout pawflow is imported from has the pipeline.
+    # The working directory has no pipelines/toolcall15.yaml; the checkout pawflow runs from is never searched.
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(pawflow, "__file__", str(tmp_path / "site" / "pawflow" / "__init__.py"))
     with pytest.raises(ConfigError, match=r"Pipeline file not found: pipelines/toolcall15\.yaml"):
         resolve_default_pipeline()
     (tmp_path / "pipelines").mkdir()

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from integrations.toolcall15_pipeline.conversation import Call, result_error, result_items
-from integrations.toolcall15_pipeline.text import format_number
+from integrations.toolcall15.pipeline.conversation import Call, result_error, result_items
+from integrations.toolcall15.pipeline.text import format_number
 
 # How an action is described when it is skipped or impossible ("I did not set a reminder").
 ACTION_PHRASES = {

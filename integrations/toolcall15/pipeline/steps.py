@@ -24,8 +24,8 @@ import json
 import re
 from typing import Any
 
-from integrations.toolcall15_pipeline import text as tx
-from integrations.toolcall15_pipeline.conversation import (
+from integrations.toolcall15.pipeline import text as tx
+from integrations.toolcall15.pipeline.conversation import (
     Call,
     Conversation,
     key_number,
@@ -34,9 +34,9 @@ from integrations.toolcall15_pipeline.conversation import (
     result_is_empty,
     result_items,
 )
-from integrations.toolcall15_pipeline.dates import iso_datetime, parse_date, parse_duration, parse_time
-from integrations.toolcall15_pipeline.keywords import keyword_next
-from integrations.toolcall15_pipeline.replies import (
+from integrations.toolcall15.pipeline.dates import iso_datetime, parse_date, parse_duration, parse_time
+from integrations.toolcall15.pipeline.keywords import keyword_next
+from integrations.toolcall15.pipeline.replies import (
     ACTION_PHRASES,
     error_reply,
     final_answer,

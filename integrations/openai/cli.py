@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
         """Serve /v1/chat/completions and /v1/models; requests run one at a time on the interpreter."""
         import uvicorn
 
-        from integrations.openai_server import PipelineResponder, bind_socket, create_app
+        from integrations.openai.server import PipelineResponder, bind_socket, create_app
 
         if not pipeline.is_file():
             raise ConfigError(f"Pipeline file not found: {pipeline}")

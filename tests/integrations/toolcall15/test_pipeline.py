@@ -16,12 +16,12 @@ import jsonschema
 import pytest
 
 from integrations.toolcall15.spec import load_spec
-from integrations.toolcall15_pipeline import steps
-from integrations.toolcall15_pipeline import text as tx
-from integrations.toolcall15_pipeline.conversation import key_number, read_conversation, result_error, result_is_empty
-from integrations.toolcall15_pipeline.dates import parse_date, parse_duration, parse_time, reference_date
+from integrations.toolcall15.pipeline import steps
+from integrations.toolcall15.pipeline import text as tx
+from integrations.toolcall15.pipeline.conversation import key_number, read_conversation, result_error, result_is_empty
+from integrations.toolcall15.pipeline.dates import parse_date, parse_duration, parse_time, reference_date
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[3]
 PIPELINE = REPO / "pipelines" / "toolcall15.yaml"
 TOOLS = load_spec().tools
 SCHEMAS = {t["function"]["name"]: t["function"]["parameters"] for t in TOOLS}
@@ -426,7 +426,7 @@ def test_e2e_follow_up_after_results_finishes(pipeline) -> None:
     ],
 )
 def test_keyword_planner_sequences(request_text: str, sequence: list[str]) -> None:
-    from integrations.toolcall15_pipeline.keywords import keyword_next
+    from integrations.toolcall15.pipeline.keywords import keyword_next
 
     done: list[str] = []
     got = []

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from integrations.toolcall15_pipeline.dates import message_text, reference_date
+from integrations.toolcall15.pipeline.dates import message_text, reference_date
 
 
 @dataclass

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from integrations.openai_server import ChatRequest, create_app, serve_in_thread
+from integrations.openai.server import ChatRequest, create_app, serve_in_thread
 from integrations.toolcall15 import SCENARIOS, ScenarioResult, load_spec, replay, run_benchmark
 from integrations.toolcall15.jsmath import evaluate_expression
 from integrations.toolcall15.jsvalues import (

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from integrations.toolcall15_pipeline import text as tx
+from integrations.toolcall15.pipeline import text as tx
 
 _REFUSE = re.compile(
     r"^(?:(?:please|can you|could you|would you|i want you to|i need you to)\s+)?"

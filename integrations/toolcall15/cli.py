@@ -29,17 +29,18 @@ _STATUS_STYLE = {"pass": "green", "partial": "yellow", "fail": "red"}
 
 
 def resolve_default_pipeline() -> Path:
-    """``pipelines/toolcall15.yaml`` in the working directory, else in the source checkout pawflow runs from."""
-    import pawflow
+    """``pipelines/toolcall15.yaml`` under the working directory, like programs under ``programs/build``.
 
-    candidates = [Path.cwd() / DEFAULT_PIPELINE, Path(pawflow.__file__).resolve().parents[1] / DEFAULT_PIPELINE]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    searched = " and ".join(dict.fromkeys(str(c.parent.parent) for c in candidates))
+    The installed package never reaches into a source checkout for it: run from the project folder,
+    or pass ``--pipeline FILE``.
+    """
+    candidate = Path.cwd() / DEFAULT_PIPELINE
+    if candidate.is_file():
+        return candidate
     raise ConfigError(
-        f"Pipeline file not found: {DEFAULT_PIPELINE} (looked in {searched})",
-        hint="pass --pipeline FILE, or score an endpoint with --base-url URL, or the raw model with --baseline",
+        f"Pipeline file not found: {DEFAULT_PIPELINE} (looked in {Path.cwd()})",
+        hint="run from the folder that holds pipelines/, pass --pipeline FILE, or score an endpoint with "
+        "--base-url URL, or the raw model with --baseline",
     )
 
 
@@ -63,7 +64,7 @@ def _discover_model(base_url: str) -> str:
 
 @contextlib.contextmanager
 def _pipeline_endpoint(pipeline: Path, model: str) -> Iterator[str]:
-    from integrations.openai_server import PipelineResponder, create_app, serve_in_thread
+    from integrations.openai.server import PipelineResponder, create_app, serve_in_thread
 
     responder = PipelineResponder(pipeline)
     with serve_in_thread(create_app(responder, model=model)) as base_url:
