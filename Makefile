@@ -6,13 +6,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup compile bench clean
+.PHONY: run test setup compile bench clean rebuild-llama
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade --quiet pip
 	# torch is pinned (==2.13.0) in the compile extra so pip takes the CPU wheel on disk, not a CUDA build
-	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install --quiet -e ".[compile,test]"
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install --quiet -e ".[all]"
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -11,6 +11,7 @@ Parity runs in a subprocess so torch's memory does not pollute the RSS figures.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import subprocess
@@ -73,6 +74,20 @@ def _median_ms(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
+@contextlib.contextmanager
+def busy_cores(n: int):
+    """``n`` child processes that each keep one core 100% busy, for the duration of the block."""
+    procs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+    try:
+        time.sleep(1.0)  # let them get scheduled and show up in /proc/stat
+        yield
+    finally:
+        for proc in procs:
+            proc.kill()
+        for proc in procs:
+            proc.wait()
+
+
 def _parity() -> dict:
     """Run compiler.parity in a child process (it imports torch); None-valued if the extra is missing."""
     code = (
@@ -118,13 +133,24 @@ def run(repeats: int, n_programs: int, with_parity: bool) -> dict:
     naive_ms = _median_ms(lambda: fn.run_many([INPUTS[next(cycle) % 4]], cache_prefix=False), repeats)
     cached_ms = _median_ms(lambda: fn.run_many([INPUTS[next(cycle) % 4]]), repeats)
 
+    # beside busy processes (started and stopped here): the adaptive thread policy, and fixed for contrast
+    backend = interp.backend
+    busy: dict[str, float] = {}
+    for n_busy in (1, 2):
+        with busy_cores(n_busy):
+            for policy in ("adaptive", "fixed"):
+                backend.set_thread_policy(policy)
+                fn.run_many([INPUTS[0]])
+                busy[f"{n_busy}-{policy}"] = _median_ms(lambda: fn.run_many([INPUTS[next(cycle) % 4]]), repeats)
+    backend.set_thread_policy(settings.thread_policy)
+    time.sleep(0.5)
+
     # alternating two programs: adapter swap + prefix-state restore on every call
     other = Function(Program.read(paths[1]), interp)
     pair = [fn, other]
     alternating_ms = _median_ms(lambda: pair[next(cycle) % 2].run_many([INPUTS[0]]), repeats)
 
     # the swap alone: llama_set_adapters_lora between two loaded adapters
-    backend = interp.backend
     a = backend._load_adapter(program)
     b = backend._load_adapter(other.program)
     flips = 2000
@@ -146,6 +172,14 @@ def run(repeats: int, n_programs: int, with_parity: bool) -> dict:
         "naive_ms": round(naive_ms, 2),
         "cached_ms": round(cached_ms, 2),
         "speedup": round(naive_ms / cached_ms, 2),
+        "cached_ms_busy": round(busy["1-adaptive"], 2),
+        "cached_ms_busy2": round(busy["2-adaptive"], 2),
+        "cached_ms_busy_fixed_threads": round(busy["1-fixed"], 2),
+        "cached_ms_busy2_fixed_threads": round(busy["2-fixed"], 2),
+        "busy_ratio": round(busy["1-adaptive"] / cached_ms, 2),
+        "thread_policy": settings.thread_policy,
+        "extra_bufts": bool(interp.backend.load_options["use_extra_bufts"]),
+        "cpu_features": interp.backend.build.used_features(),
         "alternating_ms": round(alternating_ms, 2),
         "swap_ms": round(swap_ms, 4),
         "cold_load_ms": round(cold_load_ms, 1),
@@ -190,6 +224,11 @@ def main() -> None:
         ("prompt", f"{figures['prefix_tokens']} + {figures['input_tokens']} tok", f"prefix (pseudo-program {figures['pseudo_program_tokens']} tok + chat template) + input"),
         ("naive call (full prompt)", f"{figures['naive_ms']:.1f} ms", "prefix re-evaluated every call"),
         ("cached-prefix call", f"{figures['cached_ms']:.1f} ms", f"{figures['speedup']:.1f}x faster"),
+        ("cached call, 1 core busy", f"{figures['cached_ms_busy']:.1f} ms",
+         f"{figures['busy_ratio']:.2f}x quiet; fixed threads: {figures['cached_ms_busy_fixed_threads']:.1f} ms"),
+        ("cached call, 2 cores busy", f"{figures['cached_ms_busy2']:.1f} ms",
+         f"fixed threads: {figures['cached_ms_busy2_fixed_threads']:.1f} ms"),
+        ("llama.cpp build", f"extra bufts {'on' if figures['extra_bufts'] else 'off'}", " ".join(figures['cpu_features'])),
         ("alternating 2 programs", f"{figures['alternating_ms']:.1f} ms", "swap + prefix-state restore per call"),
         ("adapter swap", f"{figures['swap_ms'] * 1000:.1f} µs", "llama_set_adapters_lora"),
         ("program cold load", f"{figures['cold_load_ms']:.1f} ms", "read+verify .paw, load adapter, eval prefix, answer"),

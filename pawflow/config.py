@@ -12,7 +12,7 @@ import importlib.util
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -61,6 +61,9 @@ class Settings(BaseModel):
     base: Path | None = None
     backend: str = "llama.cpp"
     threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1)
+    # "adaptive": per call, use at most the cores other processes leave free (pawflow.backends.cpu_load);
+    # "fixed": always ``threads``.
+    thread_policy: Literal["adaptive", "fixed"] = "adaptive"
     n_ctx: int = Field(default=4096, ge=256)
     n_batch: int = Field(default=512, ge=8)
     adapter_cache_count: int = Field(default=32, ge=1)
@@ -87,6 +90,7 @@ _ENV = {
     "PAWFLOW_BASE": "base",
     "PAWFLOW_BACKEND": "backend",
     "PAWFLOW_THREADS": "threads",
+    "PAWFLOW_THREAD_POLICY": "thread_policy",
     "PAWFLOW_N_CTX": "n_ctx",
     "PAWFLOW_ADAPTER_CACHE_COUNT": "adapter_cache_count",
     "PAWFLOW_ADAPTER_CACHE_MB": "adapter_cache_mb",

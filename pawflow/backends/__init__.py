@@ -14,6 +14,7 @@ from pawflow.errors import ConfigError
 
 BACKENDS: dict[str, str] = {
     "llama.cpp": "pawflow.backends.llamacpp:LlamaCppBackend",
+    "openai-lora": "pawflow.backends.openai_lora:OpenAILoraBackend",
 }
 
 

@@ -36,6 +36,7 @@ class BackendStats(BaseModel):
     tokens_evaluated: int = 0
     adapters_loaded: int = 0
     adapters_evicted: int = 0
+    thread_changes: int = 0
 
 
 @runtime_checkable

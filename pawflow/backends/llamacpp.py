@@ -29,6 +29,7 @@ from typing import Sequence
 import numpy as np
 
 from pawflow.backends.base import BackendStats, RawOutput
+from pawflow.backends.cpu_load import ThreadAdvisor
 from pawflow.base import BaseModelInfo
 from pawflow.config import Settings, cache_root
 from pawflow.errors import BackendError, InputTypeError
@@ -79,7 +80,9 @@ class LlamaCppBackend:
     def __init__(self, base_path: Path, base_info: BaseModelInfo, settings: Settings) -> None:
         from pawflow.backends import llamacpp_build
 
-        self.build = llamacpp_build.ensure_build_fits()  # refuse a build this CPU cannot run, before loading it
+        # The build is checked (a wheel built for another CPU is refused instead of dying with SIGILL)
+        # and the model is loaded with the parameters that are safe on it (no AMX extra buffer types).
+        self.build = llamacpp_build.ensure_build_fits()
         import llama_cpp
 
         self._lib = llama_cpp
@@ -89,17 +92,16 @@ class LlamaCppBackend:
         self.stats = BackendStats()
         self.load_options = llamacpp_build.load_options()
         try:
-            with llamacpp_build.model_params(**self.load_options):
-                self._llm = llama_cpp.Llama(
-                    model_path=str(base_path),
-                    n_ctx=settings.n_ctx,
-                    n_batch=settings.n_batch,
-                    n_threads=settings.threads,
-                    n_threads_batch=settings.threads,
-                    n_gpu_layers=0,
-                    logits_all=False,
-                    verbose=False,
-                )
+            self._llm = llamacpp_build.open_llama(
+                base_path,
+                n_ctx=settings.n_ctx,
+                n_batch=settings.n_batch,
+                n_threads=settings.threads,
+                n_threads_batch=settings.threads,
+                n_gpu_layers=0,
+                logits_all=False,
+                verbose=False,
+            )
         except (ValueError, RuntimeError) as exc:
             raise BackendError(f"llama.cpp could not load base model {base_path}: {exc}") from exc
         self._ctx = self._llm.ctx
@@ -115,6 +117,8 @@ class LlamaCppBackend:
         self._resident: str | None = None  # program key whose prefix is in the KV cache right now
         self._grammars: dict[str, object] = {}
         self._adapter_dir = cache_root() / "adapters"
+        self._advisor = ThreadAdvisor(settings.threads) if settings.thread_policy == "adaptive" else None
+        self._n_threads = settings.threads
         self._lock = threading.RLock()
         self._closed = False
         close_at_exit(self)
@@ -123,6 +127,7 @@ class LlamaCppBackend:
 
     def run(self, program: Program, inputs: Sequence[str], *, cache_prefix: bool = True) -> list[RawOutput]:
         with self._lock:
+            self._choose_threads()
             outputs = []
             for text in inputs:
                 if not isinstance(text, str):
@@ -137,6 +142,7 @@ class LlamaCppBackend:
 
     def complete(self, prompt: str, *, max_tokens: int = 256, stop: Sequence[str] = (), grammar: str | None = None) -> str:
         with self._lock:
+            self._choose_threads()
             self._set_adapter(None)
             self._clear()
             tokens = self._tokenize(prompt, special=True)
@@ -152,6 +158,8 @@ class LlamaCppBackend:
             "backend": self.name,
             "llama_cpp_python": getattr(self._lib, "__version__", "?"),
             "threads": self.settings.threads,
+            "thread_policy": self.settings.thread_policy,
+            "threads_last_call": self._n_threads,
             "n_ctx": self.settings.n_ctx,
             "cpu_features": self.build.used_features(),
             "extra_bufts": bool(self.load_options["use_extra_bufts"]),
@@ -173,6 +181,24 @@ class LlamaCppBackend:
 
     def tokenize(self, text: str, *, special: bool = False) -> list[int]:
         return self._tokenize(text, special=special)
+
+    def set_thread_policy(self, policy: str) -> None:
+        """Switch between "adaptive" and "fixed" at run time (benchmarks compare the two)."""
+        with self._lock:
+            self._advisor = ThreadAdvisor(self.settings.threads) if policy == "adaptive" else None
+            if self._advisor is None and self._n_threads != self.settings.threads:
+                self._lib.llama_set_n_threads(self._ctx, self.settings.threads, self.settings.threads)
+                self._n_threads = self.settings.threads
+
+    def _choose_threads(self) -> None:
+        """Per call: no more llama.cpp threads than free cores (see pawflow.backends.cpu_load)."""
+        if self._advisor is None:
+            return
+        wanted = self._advisor.threads()
+        if wanted != self._n_threads:
+            self._lib.llama_set_n_threads(self._ctx, wanted, wanted)
+            self._n_threads = wanted
+            self.stats.thread_changes += 1
 
     # ------------------------------------------------------------------ adapters
 
