@@ -31,8 +31,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "pipelines"))
+PIPELINES = REPO / "pipelines"
 
 QUESTIONS = [
     "how much does the team plan cost?",
@@ -69,16 +68,23 @@ def direct_site_navigation(fns: dict, lookup, question: str) -> dict:
     return {"answer": reply, "intent": intent, "page": page, "url": doc["url"], "fact": fact}
 
 
+def site_module(name: str):
+    """A module next to site-navigation.yaml, imported exactly as the pipeline imports its steps."""
+    from pawflow.pipeline.python_steps import import_module
+
+    return import_module(name, PIPELINES)
+
+
 def measure_overhead(root: Path, questions: list[str], reps: int) -> dict:
     import pawflow
     from pawflow.pipeline import Pipeline
-    from site_nav import lookup_page
-    from tests.pipeline_support import SITE_PROGRAMS, compile_site_programs
 
-    compile_site_programs(root / "programs" / "build")
+    lookup_page = site_module("site_navigation_steps").lookup_page
+    build = site_module("site_navigation_build")
+    build.compile_site_programs(root / "programs" / "build")
     os.chdir(root)
     pipeline = Pipeline.load(REPO / "pipelines" / "site-navigation.yaml").check()
-    fns = {name: pawflow.load(name) for name in SITE_PROGRAMS}
+    fns = {name: pawflow.load(name) for name in build.SITE_PROGRAMS}
     log(f"overhead: warming up on {len(questions)} questions")
     mismatches = 0
     for question in questions:
@@ -139,9 +145,8 @@ def measure_overhead(root: Path, questions: list[str], reps: int) -> dict:
 def measure_grouping(root: Path, questions: list[str]) -> dict:
     from pawflow.interpreter import Interpreter
     from pawflow.pipeline import Pipeline
-    from tests.pipeline_support import compile_site_programs
 
-    compile_site_programs(root / "programs" / "build", adapters=True)
+    site_module("site_navigation_build").compile_site_programs(root / "programs" / "build", adapters=True)
     os.chdir(root)
     pipeline = Pipeline.load(REPO / "pipelines" / "site-navigation.yaml").check()
     stats = Interpreter.shared().stats

@@ -6,7 +6,9 @@
     'ALERT'
 
 Importing pawflow is cheap: the model (llama.cpp) loads on the first call, and the training stack
-(torch) lives in the separate ``compiler`` package behind the ``compile`` extra.
+(torch) lives in the separate ``compiler`` package behind the ``compile`` extra. Every error pawflow
+raises is exported here and derives from :class:`PawflowError` (the tree is drawn in
+:mod:`pawflow.errors`).
 """
 
 from pawflow.errors import (
@@ -15,10 +17,18 @@ from pawflow.errors import (
     BaseModelError,
     CompileError,
     ConfigError,
+    ContextLengthError,
     InputTypeError,
+    IntegrationError,
     IntegrityError,
+    MissingExtraError,
     OutputValidationError,
     PawflowError,
+    PipelineError,
+    PipelineInputError,
+    PipelineRunError,
+    PipelineValidationError,
+    ProgramError,
     ProgramFormatError,
     ProgramNotFoundError,
     SourceError,
@@ -36,13 +46,21 @@ __all__ = [
     "BaseModelError",
     "CompileError",
     "ConfigError",
+    "ContextLengthError",
     "Function",
     "InputTypeError",
+    "IntegrationError",
     "IntegrityError",
     "Interpreter",
+    "MissingExtraError",
     "OutputValidationError",
     "PawflowError",
+    "PipelineError",
+    "PipelineInputError",
+    "PipelineRunError",
+    "PipelineValidationError",
     "Program",
+    "ProgramError",
     "ProgramFormatError",
     "ProgramNotFoundError",
     "Result",

@@ -60,3 +60,10 @@ def last_user_message(messages: list, tools: list) -> dict:
 
 def message_text(message: dict) -> str:
     return str(message.get("content", ""))
+
+
+def too_long(text: str) -> str:
+    """Fails the way the interpreter does when an input does not fit its context."""
+    from pawflow.errors import ContextLengthError
+
+    raise ContextLengthError(f"input needs {len(text) * 1000} tokens of context", needed=len(text) * 1000, limit=4096)

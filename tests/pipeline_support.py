@@ -1,51 +1,20 @@
-"""Helpers for the pipeline tests and bench: prompt-only compilation of program sources.
+"""Helpers for the pipeline tests: the site-navigation programs, built the way the benchmark builds them.
 
-This is the lead's documented recipe (pseudo-program from spec + examples, rendered with the base's
-chat template), not a mock: the resulting .paw files run on the real interpreter. ``adapter_seed``
-adds a real, seeded random GGUF LoRA adapter so swap counting can be measured (outputs are then
-meaningless but still typed).
+The recipe itself lives next to the pipeline (``pipelines/site_navigation_build.py``), so the
+benchmark uses it without importing tests; here it is imported the way the pipeline imports its own
+steps (:func:`pawflow.pipeline.python_steps.import_module`) and re-exported under the names the tests
+use. The resulting .paw files are real programs that run on the real interpreter, not mocks.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from pawflow.base import inspect_base
-from pawflow.config import embedded_base_path
-from pawflow.program import CompileInfo, Program
-from pawflow.prompting import default_pseudo_program, render_template
-from pawflow.source import load_source
+from pawflow.pipeline.python_steps import import_module
 
 REPO = Path(__file__).resolve().parent.parent
-SITE_PROGRAMS = ("site-intent", "site-page-router", "site-answer-needed", "site-extract", "site-format")
+_build = import_module("site_navigation_build", REPO / "pipelines")
 
-
-def compile_prompt_only(source: Path, out_dir: Path, *, adapter_seed: int | None = None) -> Path:
-    loaded = load_source(source).source
-    base_path = embedded_base_path()
-    base = inspect_base(base_path)
-    pseudo = default_pseudo_program(loaded.spec, loaded.examples, loaded.output)
-    adapter = None
-    if adapter_seed is not None:
-        from compiler.synthetic import random_lora_adapter
-
-        adapter = random_lora_adapter(base, adapter_seed, scale=0.02)
-    program = Program.build(
-        name=loaded.name,
-        base=base,
-        spec=loaded.spec,
-        prompt_template=render_template(base, pseudo, base_path=base_path),
-        pseudo_program=pseudo,
-        adapter=adapter,
-        output=loaded.output,
-        generation=loaded.generation,
-        compile=CompileInfo(method="prompt" if adapter is None else "test-random-lora"),
-    )
-    return program.write(out_dir / f"{loaded.name}.paw")
-
-
-def compile_site_programs(out_dir: Path, *, adapters: bool = False) -> list[Path]:
-    return [
-        compile_prompt_only(REPO / "programs" / f"{name}.yaml", out_dir, adapter_seed=(index + 1) if adapters else None)
-        for index, name in enumerate(SITE_PROGRAMS)
-    ]
+SITE_PROGRAMS: tuple[str, ...] = _build.SITE_PROGRAMS
+compile_prompt_only = _build.compile_prompt_only
+compile_site_programs = _build.compile_site_programs

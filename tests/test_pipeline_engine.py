@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pawflow.errors import InputTypeError, PipelineRunError
+from pawflow.errors import ContextLengthError, InputTypeError, PipelineError, PipelineInputError, PipelineRunError
 from pawflow.pipeline import Pipeline, ResultCache
 from tests import pipeline_steps
 
@@ -198,6 +198,39 @@ def test_failure_trace_names_step_inputs_and_cause() -> None:
     assert err.step == "boom" and err.inputs == {"text": "ABC!"}
     assert isinstance(err.cause, ValueError) and "cannot handle 'ABC!'" in str(err)
     assert [(t.step, t.status) for t in err.trace] == [("up", "ok"), ("boom", "failed"), ("after", "not_run")]
+
+
+def test_the_cause_survives_nested_pipelines(tmp_path: Path) -> None:
+    """A server must tell a context overflow deep in a nested pipeline from any other failure."""
+    pipeline("""
+        name: inner
+        inputs: {text: {type: str}}
+        steps:
+          classify: {kind: python, function: tests.pipeline_steps:too_long, inputs: {text: inputs.text}}
+        outputs: {label: steps.classify.value}
+        """, tmp_path, "inner.yaml")
+    outer = pipeline("""
+        name: outer
+        inputs: {text: {type: str}}
+        steps:
+          nested: {kind: pipeline, path: inner.yaml, inputs: {text: inputs.text}}
+        outputs: {label: steps.nested.label}
+        """, tmp_path, "outer.yaml")
+    with pytest.raises(PipelineRunError) as info:
+        outer.run(text="abc")
+    assert info.value.step == "nested" and "nested>classify" in str(info.value)
+    cause = info.value.root_cause()
+    assert isinstance(cause, ContextLengthError) and (cause.needed, cause.limit) == (3000, 4096)
+    [row] = outer.run_batch([{"text": "abcd"}])
+    assert isinstance(row.exception, PipelineRunError) and isinstance(row.exception.root_cause(), ContextLengthError)
+    assert "exception" not in row.model_dump()  # in-process only: batch output files stay JSON
+
+
+def test_bad_inputs_are_pipeline_errors_and_input_type_errors() -> None:
+    p = pipeline(BRANCHY)
+    with pytest.raises(PipelineInputError) as info:
+        p.run(txt="x")
+    assert isinstance(info.value, PipelineError) and isinstance(info.value, InputTypeError)
 
 
 def test_declared_output_type_is_enforced_at_run_time() -> None:

@@ -422,3 +422,87 @@ def test_execution_order_respects_every_edge(dag) -> None:
         return f"{name}(" + ("".join(expected(d) for d in edges[name]) if edges[name] else "x") + ")"
 
     assert result.outputs == {f"o_{n}": expected(n) for n in sinks}
+
+
+# --------------------------------------------------------------------------- the python-step convention
+
+STEP_PIPELINE = """
+name: conv
+inputs:
+  text: {type: str}
+steps:
+  loud:
+    kind: python
+    function: FUNCTION
+    inputs: {text: inputs.text}
+outputs:
+  loud: steps.loud.value
+"""
+
+
+def _python_problem(report, code: str):
+    found = [p for p in report.problems if p.code == code]
+    assert len(found) == 1, report.problems
+    return found[0]
+
+
+def test_a_file_path_in_function_is_explained_as_an_import_path(tmp_path: Path) -> None:
+    (tmp_path / "conv_steps.py").write_text("def loud(text: str) -> str:\n    return text.upper()\n")
+    for written in ("conv_steps.py:loud", "./conv_steps:loud", "pipelines/conv_steps.py:loud"):
+        report = validate_file(write(tmp_path, "conv.yaml", STEP_PIPELINE.replace("FUNCTION", written)))
+        problem = _python_problem(report, "schema")
+        assert problem.line == 7 and problem.step == "loud"
+        assert "names a file; python steps name an import path" in problem.message
+        assert "conv_steps:loud for a conv_steps.py next to the pipeline" in problem.message
+    fixed = validate_file(write(tmp_path, "conv.yaml", STEP_PIPELINE.replace("FUNCTION", "conv_steps:loud")))
+    assert fixed.ok, fixed.problems
+
+
+def test_an_unimportable_module_names_where_it_looked_and_the_convention(tmp_path: Path) -> None:
+    report = validate_file(write(tmp_path, "conv.yaml", STEP_PIPELINE.replace("FUNCTION", "conv_missing_steps:loud")))
+    problem = _python_problem(report, "python-import")
+    assert problem.line == 7
+    assert f"neither next to the pipeline (in {tmp_path.resolve()}) nor an installed module" in problem.message
+    assert "a module next to the pipeline file" in problem.hint and "docs/pipelines.md" in problem.hint
+
+
+def test_two_folders_cannot_both_own_a_steps_module_name(tmp_path: Path) -> None:
+    """Module names are global in a process: the second folder's file would silently lose to the first."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder, word in ((first, "first"), (second, "second")):
+        folder.mkdir()
+        (folder / "conv_shared_steps.py").write_text(f"def loud(text: str) -> str:\n    return {word!r}\n")
+        write(folder, "conv.yaml", STEP_PIPELINE.replace("FUNCTION", "conv_shared_steps:loud"))
+    assert Pipeline.load(first / "conv.yaml").run(text="x").outputs == {"loud": "first"}
+    again = validate_file(first / "conv.yaml")  # the same folder again: the same module, no problem
+    assert again.ok, again.problems
+    report = validate_file(second / "conv.yaml")
+    problem = _python_problem(report, "python-import")
+    assert "module 'conv_shared_steps' is already imported from" in problem.message
+    assert str((first / "conv_shared_steps.py").resolve()) in problem.message
+    assert "give the steps module a name of its own" in problem.message
+
+
+def test_shipped_pipelines_follow_the_python_step_convention() -> None:
+    """Steps of a shipped pipeline are either its own module next to it, named ``<pipeline name>_steps``,
+    or a module of an installed package named by its package path — never a loose module of another name."""
+    import importlib.util
+
+    repo = Path(__file__).resolve().parents[1]
+    checked = 0
+    for path in sorted((repo / "pipelines").glob("*.yaml")):
+        analysis = analyze_data(yaml.safe_load(path.read_text()), {}, str(path), path.parent)
+        assert analysis.spec is not None, analysis.problems
+        steps = list(analysis.spec.steps.values())
+        steps += [s.step for s in analysis.spec.steps.values() if s.kind == "map"]
+        for step in steps:
+            if step.kind != "python":
+                continue
+            module = step.function.partition(":")[0]
+            top = module.partition(".")[0]
+            if (path.parent / f"{top}.py").is_file():
+                assert top == f"{analysis.spec.name}_steps", f"{path.name}: {step.function}"
+            else:
+                assert "." in module and importlib.util.find_spec(top) is not None, f"{path.name}: {step.function}"
+            checked += 1
+    assert checked >= 5  # site-navigation's lookup and toolcall15's steps

@@ -13,6 +13,15 @@ and ``stream: true`` (the reply is computed first, then sent as SSE chunks endin
 The pawflow interpreter holds one llama.cpp context and is not thread-safe, so every responder call
 runs on one dedicated worker thread, one at a time, while the event loop keeps answering other
 requests (``/v1/models``, validation errors) immediately.
+
+Two limits protect that one interpreter. A request body larger than ``max_body_bytes`` is refused
+with 413 before it is read: a declared ``Content-Length`` over the limit is answered from the headers
+alone, and a chunked body is counted while it streams and cut off as soon as it passes the limit.
+An input the interpreter's context cannot hold is the client's to shorten, so it is a 400 with
+OpenAI's ``context_length_exceeded`` code, and no error body ever repeats the input back.
+
+The protocol's models are in :mod:`.protocol`, the error replies in :mod:`.error_replies`; both are
+re-exported here.
 """
 
 from __future__ import annotations
@@ -29,228 +38,73 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from integrations.openai import DEFAULT_MAX_BODY_BYTES
+from integrations.openai.error_replies import (
+    BodyTooLarge,
+    context_length_response,
+    context_overflow,
+    error_response,
+    server_error_message,
+    too_large_response,
+    validation_error,
+)
+from integrations.openai.protocol import (
+    AssistantMessage,
+    AssistantReply,
+    ChatMessage,
+    ChatRequest,
+    ContentPart,
+    FunctionCall,
+    FunctionDefinition,
+    NamedToolChoice,
+    ReplyFunction,
+    ReplyToolCall,
+    Responder,
+    StreamOptions,
+    ToolCall,
+    ToolDefinition,
+    Usage,
+    coerce_reply,
+    render_message,
+)
 from pawflow.errors import BackendError, ConfigError, PawflowError
 
+# The protocol models and error replies are part of this module's public names, as before the split.
+__all__ = [
+    "AssistantMessage",
+    "AssistantReply",
+    "ChatMessage",
+    "ChatRequest",
+    "ContentPart",
+    "FunctionCall",
+    "FunctionDefinition",
+    "NamedToolChoice",
+    "OpenAIServer",
+    "PipelineResponder",
+    "ReplyFunction",
+    "ReplyToolCall",
+    "Responder",
+    "StreamOptions",
+    "ToolCall",
+    "ToolDefinition",
+    "Usage",
+    "bind_socket",
+    "create_app",
+    "error_response",
+    "render_message",
+    "serve_in_thread",
+]
+
 log = logging.getLogger("pawflow.openai_server")
-
-# ------------------------------------------------------------------------------------ request models
-
-
-class _Lenient(BaseModel):
-    """Unknown fields are ignored (clients send many we do not use); known ones are type-checked."""
-
-    model_config = ConfigDict(extra="ignore", strict=True)
-
-
-class FunctionDefinition(_Lenient):
-    name: str = Field(min_length=1)
-    description: str | None = None
-    parameters: dict[str, Any] | None = None
-    strict: bool | None = None
-
-
-class ToolDefinition(_Lenient):
-    type: Literal["function"]
-    function: FunctionDefinition
-
-
-class FunctionCall(_Lenient):
-    name: str
-    arguments: str
-
-
-class ToolCall(_Lenient):
-    id: str
-    type: Literal["function"] = "function"
-    function: FunctionCall
-
-
-class ContentPart(_Lenient):
-    model_config = ConfigDict(extra="allow", strict=True)
-
-    type: str
-    text: str | None = None
-
-
-class ChatMessage(_Lenient):
-    role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[ContentPart] | None = None
-    name: str | None = None
-    tool_calls: list[ToolCall] | None = None
-    tool_call_id: str | None = None
-    reasoning_content: str | None = None
-
-    @model_validator(mode="after")
-    def _role_rules(self) -> ChatMessage:
-        if self.role == "tool" and not self.tool_call_id:
-            raise ValueError("a message with role 'tool' needs a tool_call_id")
-        if self.role in ("system", "developer", "user") and self.content is None:
-            raise ValueError(f"a message with role '{self.role}' needs content")
-        return self
-
-    def text(self) -> str:
-        """The message's text, with content parts of type ``text`` joined."""
-        if isinstance(self.content, str):
-            return self.content
-        if isinstance(self.content, list):
-            return "".join(part.text or "" for part in self.content if part.type == "text")
-        return ""
-
-
-class NamedToolChoice(_Lenient):
-    type: Literal["function"]
-    function: dict[str, str]
-
-
-class StreamOptions(_Lenient):
-    include_usage: bool = False
-
-
-class ChatRequest(_Lenient):
-    """The subset of the OpenAI chat-completions request a responder can act on."""
-
-    model: str
-    messages: list[ChatMessage] = Field(min_length=1)
-    tools: list[ToolDefinition] | None = None
-    tool_choice: Literal["auto", "none", "required"] | NamedToolChoice | None = None
-    parallel_tool_calls: bool | None = None
-    temperature: float | None = Field(default=None, ge=0, le=2)
-    top_p: float | None = Field(default=None, ge=0, le=1)
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
-    stop: str | list[str] | None = None
-    seed: int | None = None
-    n: int | None = Field(default=None, ge=1)
-    stream: bool = False
-    stream_options: StreamOptions | None = None
-    user: str | None = None
-
-
-# ----------------------------------------------------------------------------------- responder side
-
-
-class ReplyFunction(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    name: str = Field(min_length=1)
-    arguments: str | dict[str, Any] = "{}"
-
-
-class ReplyToolCall(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    id: str | None = None
-    type: Literal["function"] = "function"
-    function: ReplyFunction
-
-
-class AssistantMessage(BaseModel):
-    """What a responder returns: the next assistant turn. Dict-shaped replies are validated into this."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    role: Literal["assistant"] = "assistant"
-    content: str | None = None
-    tool_calls: list[ReplyToolCall] | None = None
-    reasoning_content: str | None = None
-
-
-class Usage(BaseModel):
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    total_tokens: int = 0
-
-
-class AssistantReply(BaseModel):
-    """A reply with token counts, for responders that know them (a pipeline may not)."""
-
-    message: AssistantMessage
-    usage: Usage | None = None
-
-
-Responder = Callable[[ChatRequest], "dict[str, Any] | AssistantMessage | AssistantReply"]
-
-
-def _new_call_id() -> str:
-    return "call_" + secrets.token_hex(12)
-
-
-def render_message(message: AssistantMessage) -> dict[str, Any]:
-    """The wire form: ``call_`` ids, ``type: function``, ``arguments`` always a JSON string."""
-    wire: dict[str, Any] = {"role": "assistant", "content": message.content}
-    if message.tool_calls:
-        calls = []
-        for call in message.tool_calls:
-            arguments = call.function.arguments
-            if not isinstance(arguments, str):
-                arguments = json.dumps(arguments, ensure_ascii=False)
-            call_id = call.id if call.id and call.id.startswith("call_") else _new_call_id()
-            calls.append({"id": call_id, "type": "function", "function": {"name": call.function.name, "arguments": arguments}})
-        wire["tool_calls"] = calls
-    if message.reasoning_content is not None:
-        wire["reasoning_content"] = message.reasoning_content
-    return wire
-
-
-def _coerce_reply(raw: Any) -> AssistantReply:
-    if isinstance(raw, AssistantReply):
-        return raw
-    if isinstance(raw, AssistantMessage):
-        return AssistantReply(message=raw)
-    if isinstance(raw, dict):
-        return AssistantReply(message=AssistantMessage.model_validate(raw))
-    raise TypeError(f"a responder must return a dict, AssistantMessage or AssistantReply, not {type(raw).__name__}")
-
-
-# --------------------------------------------------------------------------------------- errors
-
-
-def error_response(
-    status: int, message: str, *, type_: str = "invalid_request_error", param: str | None = None, code: str | None = None
-) -> JSONResponse:
-    """An OpenAI-style error body, so OpenAI client libraries raise their usual typed exceptions."""
-    return JSONResponse({"error": {"message": message, "type": type_, "param": param, "code": code}}, status_code=status)
-
-
-_UNION_TAGS = {"str", "int", "float", "bool", "list", "dict", "none"}
-
-
-def _loc_to_param(loc: tuple[Any, ...]) -> str:
-    """``('messages', 0, 'role')`` → ``messages[0].role``; pydantic's union-branch tags are dropped."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-            continue
-        text = str(part)
-        if text in _UNION_TAGS or "[" in text or text[:1].isupper():
-            continue  # e.g. 'str', 'list[ContentPart]', 'function-after[...]', 'NamedToolChoice'
-        out += ("." if out else "") + text
-    return out
-
-
-def _validation_error(exc: ValidationError) -> JSONResponse:
-    first = exc.errors()[0]
-    param = _loc_to_param(tuple(first["loc"]))
-    problems = "; ".join(
-        f"{_loc_to_param(tuple(e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors()[:5]
-    )
-    missing = first["type"] == "missing"
-    return error_response(
-        400,
-        f"Invalid request: {problems}",
-        param=param or None,
-        code="missing_required_parameter" if missing else "invalid_value",
-    )
 
 
 # ------------------------------------------------------------------------------------------ server
@@ -293,11 +147,22 @@ class _Worker:
 class OpenAIServer:
     """Holds the responder, its single worker thread and the Starlette app."""
 
-    def __init__(self, responder: Responder, *, model: str, owned_by: str = "pawflow", max_pending: int = 64) -> None:
+    def __init__(
+        self,
+        responder: Responder,
+        *,
+        model: str,
+        owned_by: str = "pawflow",
+        max_pending: int = 64,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    ) -> None:
+        if max_body_bytes < 1:
+            raise ConfigError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
         self.responder = responder
         self.model = model
         self.owned_by = owned_by
         self.max_pending = max_pending
+        self.max_body_bytes = max_body_bytes
         self.created = int(time.time())
         self._pending = 0
         self._closing = False
@@ -357,8 +222,32 @@ class OpenAIServer:
             code="model_not_found",
         )
 
+    async def _read_body(self, request: Request) -> bytes:
+        """The body, refusing (``BodyTooLarge``) as soon as it is known to pass ``max_body_bytes``.
+
+        A declared Content-Length is checked before a byte of the body is read; a chunked body (or one
+        whose Content-Length lies) is counted as it streams, so at most one chunk past the limit is
+        ever held. uvicorn stops reading the socket while the app does not consume, so an unread body
+        stays in the client's buffers, not ours.
+        """
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.strip().isdigit() and int(declared) > self.max_body_bytes:
+            raise BodyTooLarge(int(declared))
+        chunks: list[bytes] = []
+        received = 0
+        async for chunk in request.stream():
+            received += len(chunk)
+            if received > self.max_body_bytes:
+                raise BodyTooLarge(None)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
     async def chat_completions(self, request: Request) -> Response:
-        body = await request.body()
+        try:
+            body = await self._read_body(request)
+        except BodyTooLarge as exc:
+            log.info("refused a request body over %d bytes", self.max_body_bytes)
+            return too_large_response(self.max_body_bytes, exc.declared)
         try:
             data = json.loads(body)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -368,7 +257,7 @@ class OpenAIServer:
         try:
             chat = ChatRequest.model_validate(data)
         except ValidationError as exc:
-            return _validation_error(exc)
+            return validation_error(exc)
         if chat.model != self.model:
             return self._unknown_model(chat.model)
         if chat.n not in (None, 1):
@@ -388,8 +277,13 @@ class OpenAIServer:
                 return error_response(503, "The server is shutting down.", type_="server_error", code="shutting_down")
             raise
         except PawflowError as exc:
-            log.warning("responder failed: %s", exc)
-            return error_response(500, str(exc), type_="server_error", code="responder_error")
+            overflow = context_overflow(exc)
+            if overflow is not None:
+                log.warning("input over the context window: %s", overflow.message)
+                return context_length_response(overflow)
+            message = server_error_message(exc)
+            log.warning("responder failed: %s", message)
+            return error_response(500, message, type_="server_error", code="responder_error")
         except Exception as exc:  # noqa: BLE001 - any responder bug must become a 500, not a dropped connection
             if self._closing:
                 # The process is shutting down under a still-running request (its client timed out);
@@ -401,7 +295,7 @@ class OpenAIServer:
         finally:
             self._pending -= 1
         try:
-            reply = _coerce_reply(raw)
+            reply = coerce_reply(raw)
         except (ValidationError, TypeError) as exc:
             log.error("responder returned an invalid message: %s", exc)
             return error_response(500, f"The responder returned an invalid assistant message: {exc}", type_="server_error")
@@ -466,9 +360,11 @@ class OpenAIServer:
         yield b"data: [DONE]\n\n"
 
 
-def create_app(responder: Responder, *, model: str, max_pending: int = 64) -> Starlette:
+def create_app(
+    responder: Responder, *, model: str, max_pending: int = 64, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+) -> Starlette:
     """A Starlette app serving ``responder`` as the OpenAI model ``model``."""
-    return OpenAIServer(responder, model=model, max_pending=max_pending).app
+    return OpenAIServer(responder, model=model, max_pending=max_pending, max_body_bytes=max_body_bytes).app
 
 
 # ------------------------------------------------------------------------------- pipeline responder

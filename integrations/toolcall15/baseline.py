@@ -10,7 +10,6 @@ free loopback port and point the unchanged harness at it.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import httpx
 
+from pawflow.cli.registry import require
 from pawflow.errors import BackendError, ConfigError
 
 SERVER_EXTRA_MODULES = ("fastapi", "sse_starlette", "starlette_context", "pydantic_settings", "uvicorn")
@@ -48,12 +48,8 @@ def _die_with_parent() -> None:
 
 
 def check_server_dependencies() -> None:
-    missing = [name for name in SERVER_EXTRA_MODULES if importlib.util.find_spec(name) is None]
-    if missing:
-        raise ConfigError(
-            f"The llama.cpp baseline server needs {', '.join(missing)}.",
-            hint="pip install 'pawflow[baseline]' (or: pip install 'llama-cpp-python[server]')",
-        )
+    """llama-cpp-python's server needs its ``[server]`` packages: the ``baseline`` extra (MissingExtraError)."""
+    require("baseline", *SERVER_EXTRA_MODULES, command="eval toolcall15 --baseline")
 
 
 @contextlib.contextmanager

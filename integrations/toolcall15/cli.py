@@ -19,12 +19,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pawflow.cli.registry import needs_note, require
 from pawflow.errors import ConfigError
 
 if TYPE_CHECKING:
     from integrations.toolcall15 import EvalReport, ScenarioResult
 
 DEFAULT_PIPELINE = Path("pipelines") / "toolcall15.yaml"
+EXTRA = "toolcall15"
+# httpx for the harness; Starlette and uvicorn for the in-process proxy that serves the pipeline.
+EXTRA_MODULES = ("httpx", "starlette", "uvicorn")
 _STATUS_STYLE = {"pass": "green", "partial": "yellow", "fail": "red"}
 
 
@@ -128,7 +132,11 @@ def register(app: typer.Typer) -> None:
     evaluate = typer.Typer(help="Run benchmarks against pipelines, models or endpoints.", no_args_is_help=True)
     app.add_typer(evaluate, name="eval")
 
-    @evaluate.command("toolcall15")
+    @evaluate.command(
+        "toolcall15",
+        help="Score tool calling on the 15 ToolCall-15 scenarios (pass=2, partial=1, fail=0; score 0-100)."
+        + needs_note(EXTRA, *EXTRA_MODULES),
+    )
     def toolcall15(
         base_url: Optional[str] = typer.Option(
             None, "--base-url", help="Score this OpenAI-compatible endpoint (e.g. http://127.0.0.1:8000/v1)."
@@ -150,7 +158,7 @@ def register(app: typer.Typer) -> None:
         ),
         as_json: bool = typer.Option(False, "--json", help="Print the report as exactly one JSON object on stdout."),
     ) -> None:
-        """Score tool calling on the 15 ToolCall-15 scenarios (pass=2, partial=1, fail=0; score 0-100)."""
+        require(EXTRA, *EXTRA_MODULES, command="eval toolcall15")
         from integrations.toolcall15 import ModelRequestError, resolve_scenarios, run_benchmark
         from integrations.toolcall15.runner import warmup
 

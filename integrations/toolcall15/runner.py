@@ -35,14 +35,21 @@ from integrations.toolcall15.jsvalues import (
 from integrations.toolcall15.scenarios import SCENARIOS, Scenario, ScenarioState, ToolCallRecord, ToolResultRecord
 from integrations.toolcall15.scoring import EvalReport, ScenarioResult, ToolCallTrace, build_report
 from integrations.toolcall15.spec import MAX_TURNS, REQUEST_TIMEOUT_S, load_spec
+from pawflow.errors import IntegrationError
 
 _PROVIDER_RETRY = re.compile(r"provider returned error", re.IGNORECASE)
 MAX_PROVIDER_ATTEMPTS = 3
 RETRY_BACKOFF_S = 0.75
 
 
-class ModelRequestError(Exception):
-    """The model endpoint could not produce an assistant message; fails the scenario."""
+class ModelRequestError(IntegrationError):
+    """The model endpoint could not produce an assistant message; fails the scenario.
+
+    A :class:`pawflow.errors.IntegrationError`, so ``except PawflowError`` in a caller (the CLI) turns
+    one that escapes — a failed warm-up, say — into one clear line.
+    """
+
+    code = "model-request"
 
 
 @dataclass

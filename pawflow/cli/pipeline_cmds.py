@@ -109,6 +109,9 @@ def register(app: typer.Typer) -> None:
         id_field: str = typer.Option("id", "--id-field", help="--batch: the field holding each row's id."),
         chunk: int = typer.Option(32, "--chunk", min=1, help="--batch: rows computed together (model calls grouped per program)."),
         retry_failed: bool = typer.Option(False, "--retry-failed", help="--batch: rerun rows whose recorded result is an error."),
+        engine: str = typer.Option("local", "--engine", help="--batch: where rows are computed: local, or ray (pip install 'pawflow[scale]')."),
+        address: Optional[str] = typer.Option(None, "--address", help="--engine ray: cluster address (host:port, or 'auto'); default: a local Ray instance."),
+        workers: Optional[int] = typer.Option(None, "--workers", min=1, help="--engine ray: worker processes, each with its own interpreter (default: the cluster's CPUs / --threads)."),
     ) -> None:
         """Run a pipeline once (outputs as JSON on stdout) or over a JSONL batch."""
         from pawflow.pipeline.core import Pipeline
@@ -119,8 +122,11 @@ def register(app: typer.Typer) -> None:
                 raise ConfigError("--batch needs --out FILE.jsonl (where results go; reruns resume from it)")
             if input is not None or set_:
                 raise ConfigError("use either --batch or --input/--set, not both")
-            _run_batch(pipeline, batch, out, id_field=id_field, chunk=chunk, cache=cache, trace=trace, retry_failed=retry_failed)
+            _run_batch(pipeline, batch, out, id_field=id_field, chunk=chunk, cache=cache, trace=trace, retry_failed=retry_failed,
+                       engine=engine, engine_options={"address": address, "workers": workers})
             return
+        if engine != "local" or address is not None or workers is not None:
+            raise ConfigError("--engine, --address and --workers are for --batch runs")
         if out is not None:
             raise ConfigError("--out is for --batch runs; a single run prints its outputs")
         spec = pipeline.spec
@@ -160,7 +166,7 @@ def register(app: typer.Typer) -> None:
 
             summary = run_batch_file(pipeline, batch, out, on_progress=update, cache=options.pop("cache") or None, **options)
         console.print(f"{summary.ok} ok, {summary.failed} failed, {summary.already_done} already in {summary.out} "
-                      f"({summary.total} rows)", soft_wrap=True)
+                      f"({summary.total} rows, engine {summary.engine})", soft_wrap=True)
         if summary.failed:
             raise PipelineError(f"{summary.failed} of {summary.total} rows failed; their errors are in {summary.out}",
                                 hint="fix the cause and rerun with --retry-failed")

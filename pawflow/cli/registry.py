@@ -53,8 +53,14 @@ def require(extra: str, *modules: str, command: str | None = None) -> None:
 
 
 def needs_note(extra: str, *modules: str) -> str:
-    """A suffix for a command's help when its extra is not installed (empty when it is)."""
-    return f" [not installed: {install_hint(extra)}]" if missing_modules(*modules) else ""
+    """A suffix for a command's help when its extra is not installed (empty when it is).
+
+    Escaped for rich markup, which typer renders help with: ``pawflow[openai]`` would otherwise be
+    read as a style tag and vanish from the pip line.
+    """
+    from rich.markup import escape
+
+    return escape(f" [not installed: {install_hint(extra)}]") if missing_modules(*modules) else ""
 
 
 def command_entry_points() -> list[EntryPoint]:

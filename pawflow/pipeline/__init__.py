@@ -3,12 +3,19 @@
 A pipeline file (``pipelines/NAME.yaml``, schema in ``pipelines/pipeline.schema.json``) and a
 :class:`Pipeline` built in Python are the same document. ``pawflow run FILE`` runs one; see
 ``docs/pipelines.md``.
+
+Where things live: the document (:mod:`.spec`, :mod:`.refs`, :mod:`.types`); static validation
+(:mod:`.validate` drives :mod:`.resolution`, :mod:`.wiring` and :mod:`.graph_checks` over an
+:mod:`.analysis`, reporting :mod:`.problems`; python steps are found by :mod:`.python_steps`); running
+(:mod:`.engine` schedules, :mod:`.step_runners` computes, :mod:`.lane`, :mod:`.rows`, :mod:`.cache`,
+:mod:`.results`); :mod:`.core` is the :class:`Pipeline` API, :mod:`.batch` resumable JSONL runs,
+:mod:`.graph` drawings.
 """
 
-from pawflow.errors import PipelineError, PipelineRunError, PipelineValidationError
+from pawflow.errors import PipelineError, PipelineInputError, PipelineRunError, PipelineValidationError
 from pawflow.pipeline.cache import ResultCache
 from pawflow.pipeline.core import Pipeline
-from pawflow.pipeline.engine import SKIPPED, RowResult, RunResult, StepTrace
+from pawflow.pipeline.results import SKIPPED, RowResult, RunResult, StepTrace
 from pawflow.pipeline.spec import (
     CoalesceStep,
     InputSpec,
@@ -35,6 +42,7 @@ __all__ = [
     "MapStep",
     "Pipeline",
     "PipelineError",
+    "PipelineInputError",
     "PipelineRunError",
     "PipelineSpec",
     "PipelineValidationError",

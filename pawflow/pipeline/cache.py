@@ -5,16 +5,25 @@ own definition, its resolved inputs and the identity of what it calls (a program
 python function's source). Change any of them and the key changes; nothing is ever invalidated by
 hand. Entries are single JSON files written atomically, so concurrent runs and crashes never leave a
 half-written entry, and a corrupt one is treated as a miss.
+
+:class:`ResultCache` stores and finds entries; :class:`StepIdentity` decides which steps are cached
+and what their key is made of.
 """
 
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from pawflow.pipeline.spec import PipelineSpec, ProgramStep, PythonStep, RegexStep, TemplateStep, spec_to_data
 from pawflow.storage import atomic_write_text
+
+if TYPE_CHECKING:
+    from pawflow.pipeline.analysis import StepInfo
+    from pawflow.pipeline.rows import Task
 
 FORMAT = 1
 
@@ -69,3 +78,55 @@ class ResultCache:
         atomic_write_text(self._path(key), text)
         self.writes += 1
         return True
+
+
+class StepIdentity:
+    """The cache identity of one pipeline's steps: which are cached, and the parts of each key.
+
+    Program steps are cached by default (they are the slow part); python, regex and template steps
+    only with ``cache: true`` (a python function may read the clock or the network). A key covers the
+    pipeline's content, the step's definition, its inputs, and what it calls: the program's
+    ``program_id``, or the sha256 of the python function's source.
+    """
+
+    def __init__(self, spec: PipelineSpec) -> None:
+        self.digest = hashlib.sha256(canonical_json(spec_to_data(spec)).encode()).hexdigest()
+        self._code_ids: dict[str, str] = {}
+
+    @staticmethod
+    def cacheable(info: StepInfo) -> bool:
+        step = info.step
+        if step.cache is not None:
+            return step.cache and isinstance(step, (ProgramStep, PythonStep, RegexStep, TemplateStep))
+        return isinstance(step, ProgramStep)
+
+    def look_up(self, cache: ResultCache, task: Task) -> None:
+        """Set ``task.cache_key`` (when the step is cacheable and its inputs are JSON) and, on a hit,
+        ``task.result`` with ``task.cached``."""
+        if not self.cacheable(task.info):
+            return
+        identity: dict[str, Any] = {"pipeline": self.digest, "step": task.name,
+                                    "definition": task.info.step.model_dump(mode="json")}
+        if task.info.program is not None:
+            identity["program"] = task.info.program.meta.program_id
+        if task.info.function is not None:
+            identity["function"] = self.code_id(task.info)
+        identity["inputs"] = task.inputs
+        key = cache.key(identity)
+        if key is None:
+            return
+        task.cache_key = key
+        hit = cache.get(key)
+        if hit is not None:
+            task.result, task.cached = hit, True
+
+    def code_id(self, info: StepInfo) -> str:
+        """sha256 of a python step's function source (its repr when the source cannot be read)."""
+        step: PythonStep = info.step  # type: ignore[assignment]
+        if step.function not in self._code_ids:
+            try:
+                source = inspect.getsource(info.function)  # type: ignore[arg-type]
+            except (OSError, TypeError):
+                source = repr(info.function)
+            self._code_ids[step.function] = hashlib.sha256(source.encode()).hexdigest()
+        return self._code_ids[step.function]

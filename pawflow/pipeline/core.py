@@ -15,12 +15,14 @@ from typing import Any, Iterable
 import yaml
 
 from pawflow.errors import PipelineError, PipelineValidationError
+from pawflow.pipeline.analysis import Analysis
 from pawflow.pipeline.cache import ResultCache
 from pawflow.pipeline.engine import Engine, RowResult, RunResult
+from pawflow.pipeline.problems import Problem, ValidationReport
 from pawflow.pipeline.refs import parse_ref
 from pawflow.pipeline.spec import AnyStep, InputSpec, PipelineSpec, _check_name, spec_to_data
 from pawflow.pipeline.types import LabelsType
-from pawflow.pipeline.validate import Analysis, Problem, ValidationReport, analyze_spec, parse_text
+from pawflow.pipeline.validate import analyze_spec, parse_text
 from pawflow.storage import atomic_write_text
 
 SCHEMA_COMMENT = "# yaml-language-server: $schema=pipeline.schema.json\n"

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from pawflow.errors import PipelineError
+from pawflow.pipeline.analysis import Analysis
 from pawflow.pipeline.spec import MapStep, ProgramStep, PythonStep, RegexStep, RouteStep, SubPipelineStep, SwitchStep
-from pawflow.pipeline.validate import Analysis
 from pawflow.storage import atomic_write_bytes
 
 _KIND_COLOURS = {

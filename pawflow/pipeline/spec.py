@@ -12,6 +12,7 @@ constants live in ``params`` — so a string is never ambiguous between "a value
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_serializer
@@ -31,12 +32,24 @@ def _check_name(name: str) -> str:
     return name
 
 
-_FUNCTION_PATTERN = r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"
+_FUNCTION_PATTERN = r"^(?![^:]*\.py:)[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"  # an import path, not a file
 
 
 def _check_function(value: str) -> str:
-    if not re.match(_FUNCTION_PATTERN, value):
-        raise ValueError(f"{value!r} is not module:function (e.g. mypkg.steps:clean_text)")
+    """``module:callable`` by import path (docs/pipelines.md, "Python steps"); say so when given a file path."""
+    module = value.partition(":")[0]
+    if not re.match(_FUNCTION_PATTERN, value) or module.endswith(".py"):
+        if module.endswith(".py") or "/" in module or "\\" in module or module.startswith("."):
+            stem = Path(module.replace("\\", "/")).name.removesuffix(".py") or "my_steps"
+            raise ValueError(
+                f"{value!r} names a file; python steps name an import path, module:function, e.g. "
+                f"{stem.replace('-', '_')}:{value.partition(':')[2] or 'clean_text'} for a {stem}.py next to the "
+                "pipeline (its folder comes first on sys.path) or mypkg.steps:clean_text from an installed package"
+            )
+        raise ValueError(
+            f"{value!r} is not module:function; python steps name an import path, e.g. my_pipeline_steps:clean_text "
+            "(a module next to the pipeline) or mypkg.steps:clean_text (an installed package)"
+        )
     return value
 
 
@@ -111,7 +124,8 @@ class PythonStep(_StepBase):
     kind: Literal["python"] = "python"
     function: Annotated[str, AfterValidator(_check_function)] = Field(
         json_schema_extra={"pattern": _FUNCTION_PATTERN},
-        description="module:attribute, importable with the pipeline file's folder on sys.path",
+        description="module:attribute by import path: a module next to the pipeline file (its folder comes first "
+        "on sys.path), e.g. my_pipeline_steps:clean, or from an installed package, e.g. mypkg.steps:clean",
     )
     params: dict[str, Any] = Field(default_factory=dict, description="constant keyword arguments")
     output: TypeSpec | None = Field(default=None, description="the return type (default: the return annotation)")

@@ -6,7 +6,10 @@ where installed, the official ``openai`` package).
 
 from __future__ import annotations
 
+import http.client
 import json
+import shutil
+import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +28,7 @@ from integrations.openai.server import (
     create_app,
     serve_in_thread,
 )
-from pawflow.errors import BackendError, ConfigError
+from pawflow.errors import BackendError, ConfigError, ContextLengthError
 
 USER = [{"role": "user", "content": "hello"}]
 
@@ -60,6 +63,10 @@ class Recorder:
                 return AssistantReply(message=AssistantMessage(content="counted"), usage=Usage(prompt_tokens=7, completion_tokens=3))
             if text == "pawflow error":
                 raise BackendError("the interpreter ran out of context")
+            if text.startswith("overflow "):
+                raise ContextLengthError(
+                    f"input needs 9000 tokens of context, the interpreter has 4096: {text[:40]}", needed=9000, limit=4096
+                )
             if text == "crash":
                 raise ZeroDivisionError("boom")
             if text == "bad reply":
@@ -359,8 +366,186 @@ def test_pipeline_responder_serves_a_real_pipeline(tmp_path: Path) -> None:
 def test_pipeline_responder_reports_missing_file_and_missing_output(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="Pipeline file not found: .*nope.yaml"):
         PipelineResponder(tmp_path / "nope.yaml")
-    (tmp_path / "proxy_demo_steps.py").write_text(STEP_MODULE)
-    (tmp_path / "wrong.yaml").write_text(PIPELINE.replace("  message: steps", "  answer: steps"))
+    # Module names are global in a process: a second folder brings its own steps module under its own name.
+    (tmp_path / "proxy_wrong_steps.py").write_text(STEP_MODULE)
+    (tmp_path / "wrong.yaml").write_text(
+        PIPELINE.replace("  message: steps", "  answer: steps").replace("proxy_demo_steps:", "proxy_wrong_steps:")
+    )
     responder = PipelineResponder(tmp_path / "wrong.yaml")
     with pytest.raises(BackendError, match="no 'message' output .*answer"):
         responder(ChatRequest.model_validate({"model": "m", "messages": USER, "tools": []}))
+
+
+# ------------------------------------------------------------------------------ request size limit
+
+
+def _connect(base_url: str) -> http.client.HTTPConnection:
+    host, port = base_url.split("//", 1)[1].split("/", 1)[0].rsplit(":", 1)
+    return http.client.HTTPConnection(host, int(port), timeout=10)
+
+
+def _too_large(response: http.client.HTTPResponse) -> dict[str, Any]:
+    assert response.status == 413
+    error = json.loads(response.read())["error"]
+    assert (error["type"], error["param"], error["code"]) == ("invalid_request_error", None, "request_too_large")
+    return error
+
+
+def test_oversized_declared_body_is_refused_from_its_headers() -> None:
+    recorder = Recorder()
+    with serve_in_thread(create_app(recorder, model="m", max_body_bytes=100_000)) as base_url:
+        connection = _connect(base_url)
+        connection.putrequest("POST", "/v1/chat/completions")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(20 * 1024 * 1024))
+        connection.endheaders()
+        connection.send(b'{"model": "m", "messages": [')  # 28 of the 20 MiB announced; the rest never comes
+        error = _too_large(connection.getresponse())  # answered anyway: nothing waited for the body
+        connection.close()
+        assert "20971520 bytes" in error["message"] and "at most 100000 bytes" in error["message"]
+        # A body under the limit still gets through, on the same server.
+        assert _post(base_url, {"model": "m", "messages": USER}).status_code == 200
+    assert recorder.seen == ["hello"]
+
+
+def test_oversized_chunked_body_is_cut_off_while_it_streams() -> None:
+    recorder = Recorder()
+    with serve_in_thread(create_app(recorder, model="m", max_body_bytes=100_000)) as base_url:
+        connection = _connect(base_url)
+        connection.putrequest("POST", "/v1/chat/completions")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Transfer-Encoding", "chunked")
+        connection.endheaders()
+        chunk = b"x" * 16_384
+        for _ in range(8):  # 128 KiB, past the limit, and the chunked body is never terminated
+            connection.send(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        _too_large(connection.getresponse())  # so the server counted as it read, it did not wait for the end
+        connection.close()
+        # Chunked bodies under the limit are read whole and served.
+        body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "streamed"}]}).encode()
+        small = httpx.post(base_url + "/chat/completions", content=iter([body[:20], body[20:]]), timeout=10)
+        assert small.status_code == 200 and small.json()["choices"][0]["message"]["content"] == "echo: streamed"
+    assert recorder.seen == ["streamed"]
+
+
+def test_curl_posting_20_mb_gets_413_without_uploading_it(tmp_path: Path) -> None:
+    """The issue's reproduction: curl posts a 20 MB file; curl asks first (Expect: 100-continue) and the
+    server answers 413 from the headers, so not one byte of the body is uploaded."""
+    curl = shutil.which("curl")
+    if curl is None:
+        pytest.skip("curl is not installed")
+    big = tmp_path / "big.json"
+    big.write_bytes(b"[" + b"0," * (10 * 1024 * 1024) + b"0]")
+    assert big.stat().st_size > 20_000_000
+    with serve_in_thread(create_app(Recorder(), model="m")) as base_url:  # the default limit, 4 MiB
+        result = subprocess.run(
+            [curl, "-s", "-o", "-", "-w", "\\n%{http_code} %{size_upload}", "-H", "Content-Type: application/json",
+             "--data-binary", f"@{big}", base_url + "/chat/completions"],
+            capture_output=True, text=True, timeout=60,
+        )
+    body, status_line = result.stdout.rsplit("\n", 1)
+    status, uploaded = status_line.split()
+    assert status == "413" and json.loads(body)["error"]["code"] == "request_too_large"
+    assert "at most 4194304 bytes (4 MiB)" in json.loads(body)["error"]["message"]
+    assert int(uploaded) < 4 * 1024 * 1024  # curl never sent the 20 MB (0 with Expect: 100-continue)
+
+
+def test_max_body_bytes_must_be_positive() -> None:
+    with pytest.raises(ConfigError, match="max_body_bytes"):
+        create_app(Recorder(), model="m", max_body_bytes=0)
+
+
+# ------------------------------------------------------------------------------ context overflow
+
+
+def test_context_overflow_is_a_400_that_does_not_echo_the_input(server) -> None:
+    base_url, _ = server
+    secret = "overflow " + "the quick brown fox " * 2000
+    response = _post(base_url, {"model": "pawflow-test", "messages": [{"role": "user", "content": secret}]})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    assert (error["type"], error["param"], error["code"]) == ("invalid_request_error", "messages", "context_length_exceeded")
+    assert "maximum context length is 4096 tokens" in error["message"] and "9000 tokens" in error["message"]
+    assert "quick brown fox" not in response.text and "overflow" not in response.text
+
+
+def test_official_client_sees_context_length_exceeded(server) -> None:
+    openai = pytest.importorskip("openai")
+    base_url, _ = server
+    client = openai.OpenAI(base_url=base_url, api_key="unused", max_retries=0)
+    with pytest.raises(openai.BadRequestError) as info:
+        client.chat.completions.create(model="pawflow-test", messages=[{"role": "user", "content": "overflow " + "x " * 500}])
+    assert info.value.code == "context_length_exceeded" and info.value.param == "messages"
+
+
+OVERFLOW_STEPS = """
+def last_user_text(messages: list) -> str:
+    return [m["content"] for m in messages if m["role"] == "user"][-1]
+
+
+def reply(label: str) -> dict:
+    return {"role": "assistant", "content": label}
+"""
+
+OVERFLOW_PIPELINE = """
+name: classify_proxy
+inputs:
+  messages: {type: list}
+  tools: {type: list}
+steps:
+  text:
+    kind: python
+    function: overflow_proxy_steps:last_user_text
+    inputs: {messages: inputs.messages}
+  intent:
+    kind: program
+    program: site-intent.paw
+    inputs: {text: steps.text.value}
+  reply:
+    kind: python
+    function: overflow_proxy_steps:reply
+    inputs: {label: steps.intent.value}
+outputs:
+  message: steps.reply.value
+"""
+
+
+def test_real_model_context_overflow_through_a_pipeline_is_a_400(tmp_path: Path) -> None:
+    """End to end: a program step on the embedded model gets an input longer than the interpreter's
+    context; the backend's ContextLengthError travels through the pipeline's run error to a 400."""
+    from tests.pipeline_support import REPO, compile_prompt_only
+
+    compile_prompt_only(REPO / "programs" / "site-intent.yaml", tmp_path)
+    (tmp_path / "overflow_proxy_steps.py").write_text(OVERFLOW_STEPS)
+    (tmp_path / "proxy.yaml").write_text(OVERFLOW_PIPELINE)
+    responder = PipelineResponder(tmp_path / "proxy.yaml")
+    tools: list[dict[str, Any]] = []
+    long_text = "please tell me about the pricing page " * 1500  # ~9000 tokens, over the 4096 context
+    with serve_in_thread(create_app(responder, model="proxy")) as base_url:
+        response = httpx.post(base_url + "/chat/completions", timeout=120,
+                              json={"model": "proxy", "messages": [{"role": "user", "content": long_text}], "tools": tools})
+        assert response.status_code == 400, response.text
+        error = response.json()["error"]
+        assert (error["type"], error["param"], error["code"]) == ("invalid_request_error", "messages", "context_length_exceeded")
+        assert "pricing page" not in response.text
+        # A question that fits is answered by the same server.
+        fits = httpx.post(base_url + "/chat/completions", timeout=120,
+                          json={"model": "proxy", "messages": [{"role": "user", "content": "how much is the team plan?"}]})
+        assert fits.status_code == 200 and fits.json()["choices"][0]["message"]["content"] in ("site", "chitchat")
+
+
+def test_server_errors_name_the_step_but_not_its_inputs(tmp_path: Path) -> None:
+    (tmp_path / "failing_proxy_steps.py").write_text(
+        "def reply(messages: list, tools: list) -> dict:\n    raise RuntimeError('the lookup service is down')\n"
+    )
+    (tmp_path / "failing.yaml").write_text(PIPELINE.replace("proxy_demo_steps:", "failing_proxy_steps:"))
+    responder = PipelineResponder(tmp_path / "failing.yaml")
+    with serve_in_thread(create_app(responder, model="demo")) as base_url:
+        secret = "my account number is 4242-4242"
+        response = _post(base_url, {"model": "demo", "messages": [{"role": "user", "content": secret}]})
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["type"] == "server_error" and error["code"] == "responder_error"
+    assert "step 'reply' failed: RuntimeError: the lookup service is down" in error["message"]
+    assert "4242" not in response.text

@@ -1,5 +1,8 @@
 """Deterministic steps of the site-navigation pipeline (``pipelines/site-navigation.yaml``).
 
+Named after the pipeline and kept next to it, as every pipeline's own steps are (docs/pipelines.md,
+"Python steps"): the YAML says ``function: site_navigation_steps:lookup_page``.
+
 The fuzzy decisions (intent, page, whether a fact is wanted, extraction, wording) are programs; what
 is exact — looking a page up in the site's content — is plain Python, so it can never hallucinate a
 URL.
