@@ -66,6 +66,10 @@ class Settings(BaseModel):
     thread_policy: Literal["adaptive", "fixed"] = "adaptive"
     n_ctx: int = Field(default=4096, ge=256)
     n_batch: int = Field(default=512, ge=8)
+    # KV cache for batched calls: the runtime sizes the context (cells, sequences) within this budget.
+    kv_cache_mb: int = Field(default=160, ge=16)
+    # Extra wait before a batch starts while the interpreter is busy, to merge more concurrent callers.
+    coalesce_ms: float = Field(default=0.0, ge=0.0, le=1000.0)
     adapter_cache_count: int = Field(default=32, ge=1)
     adapter_cache_mb: int = Field(default=1024, ge=1)
     program_path: list[Path] = Field(default_factory=list)
@@ -92,6 +96,8 @@ _ENV = {
     "PAWFLOW_THREADS": "threads",
     "PAWFLOW_THREAD_POLICY": "thread_policy",
     "PAWFLOW_N_CTX": "n_ctx",
+    "PAWFLOW_KV_CACHE_MB": "kv_cache_mb",
+    "PAWFLOW_COALESCE_MS": "coalesce_ms",
     "PAWFLOW_ADAPTER_CACHE_COUNT": "adapter_cache_count",
     "PAWFLOW_ADAPTER_CACHE_MB": "adapter_cache_mb",
     "PAWFLOW_ALLOW_BASE_MISMATCH": "allow_base_mismatch",

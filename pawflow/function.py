@@ -11,12 +11,12 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
 from pawflow.backends.base import RawOutput
 from pawflow.base import inspect_base
 from pawflow.config import Settings, load_settings
-from pawflow.errors import InputTypeError, OutputValidationError
+from pawflow.errors import BackendError, ContextLengthError, InputTypeError, OutputValidationError
 from pawflow.interpreter import Interpreter
 from pawflow.program import JsonOutput, LabelsOutput, Program
 from pawflow.resolve import resolve_program
@@ -63,7 +63,21 @@ class Function:
         """Run over many inputs with one adapter activation; values in input order."""
         return [result.value for result in self.run_many(texts)]
 
-    def run_many(self, texts: Sequence[str], *, cache_prefix: bool = True) -> list[Result]:
+    def run_many(
+        self,
+        texts: Sequence[str],
+        *,
+        cache_prefix: bool = True,
+        truncate: bool = False,
+        errors: Literal["raise", "return"] = "raise",
+    ) -> list[Result]:
+        """Run over many inputs together: one adapter swap, inputs batched through the model.
+
+        ``truncate``: cut inputs longer than the context to what fits (``Result.truncated``) instead of
+        failing them. ``errors``: a row that cannot run (longer than the context) raises its error
+        (``"raise"``, naming the row), or comes back as a ``Result`` with ``error`` set while every
+        other row is answered (``"return"``).
+        """
         if isinstance(texts, str):
             raise InputTypeError("map()/run_many() take a list of strings, got one string", hint="use fn(text) for one input")
         texts = list(texts)
@@ -76,9 +90,23 @@ class Function:
         if not texts:
             return []
         started = time.perf_counter()
-        raws = self.interpreter.run(self.program, texts, cache_prefix=cache_prefix)
+        raws = self.interpreter.run(self.program, texts, cache_prefix=cache_prefix, truncate=truncate)
         per_call = (time.perf_counter() - started) * 1000 / len(texts)
-        return [self._to_result(raw, per_call) for raw in raws]
+        results = []
+        for raw in raws:
+            try:
+                results.append(self._to_result(raw, per_call))
+            except OutputValidationError as exc:
+                if errors == "raise":
+                    raise
+                results.append(Result(value=None, text=raw.text, program=self.name, latency_ms=per_call,
+                                      input_tokens=raw.input_tokens, output_tokens=raw.output_tokens,
+                                      error=str(exc), error_code=getattr(exc, "code", None)))
+        if errors == "raise":
+            for index, result in enumerate(results):
+                if result.error is not None:
+                    raise row_error(self.name, index, len(results), result)
+        return results
 
     def label_scores(self, text: str) -> dict[str, float]:
         """Probability of every label (sums to 1). Only for labels programs."""
@@ -92,7 +120,10 @@ class Function:
 
     def _to_result(self, raw: RawOutput, latency_ms: float) -> Result:
         output = self.output
-        common = dict(program=self.name, latency_ms=latency_ms, input_tokens=raw.input_tokens, output_tokens=raw.output_tokens)
+        common = dict(program=self.name, latency_ms=latency_ms, input_tokens=raw.input_tokens,
+                      output_tokens=raw.output_tokens, truncated=raw.truncated)
+        if raw.error is not None:
+            return Result(value=None, text="", error=raw.error, error_code=raw.error_code, **common)
         if isinstance(output, LabelsOutput):
             assert raw.label_logprobs is not None
             probs = {label: math.exp(lp) for label, lp in raw.label_logprobs.items()}
@@ -100,6 +131,16 @@ class Function:
         if isinstance(output, JsonOutput):
             return Result(value=_parse_json(self.name, raw.text, output), text=raw.text, **common)
         return Result(value=raw.text.strip(), text=raw.text, **common)
+
+
+def row_error(program: str, index: int, total: int, result: Result) -> BackendError:
+    """The typed error of a failed row (context overflow → ContextLengthError, for servers' 400s)."""
+    where = f"program {program!r}" + (f", input {index + 1} of {total}" if total > 1 else "")
+    message = f"{where}: {result.error}"
+    hint = "shorten the input, pass truncate=True, or raise PAWFLOW_N_CTX"
+    if result.error_code == ContextLengthError.code:
+        return ContextLengthError(message, hint=hint)
+    return BackendError(message)
 
 
 def _parse_json(name: str, text: str, output: JsonOutput) -> Any:

@@ -25,3 +25,10 @@ class Result(BaseModel):
     latency_ms: float = 0.0
     input_tokens: int = 0
     output_tokens: int = 0
+    truncated: bool = False  # the input was cut to fit the context (``run_many(..., truncate=True)``)
+    error: str | None = None  # this row failed (``run_many(..., errors="return")``); ``value`` is None
+    error_code: str | None = None  # the failure's PawflowError code, e.g. "context_length_exceeded"
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None

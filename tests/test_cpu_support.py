@@ -84,9 +84,9 @@ def test_the_backend_passes_the_decision_to_llama_cpp(base_path: Path) -> None:
     try:
         features = lb.in_process_features()
         expected = lb.extra_buffer_types_allowed(features)
-        assert backend._llm.model_params.use_extra_bufts is expected
+        assert backend._model.params.use_extra_bufts is expected
         if any(features.get(name) for name in lb.AMX_FEATURES):
-            assert backend._llm.model_params.use_extra_bufts is False
+            assert backend._model.params.use_extra_bufts is False
         described = backend.describe()
         assert described["extra_bufts"] is expected
         assert described["cpu_features"] == [name for name, on in features.items() if on]
@@ -99,7 +99,7 @@ def test_forcing_extra_buffer_types_off_reaches_llama_cpp_on_every_machine(base_
         "from pawflow.backends.llamacpp import LlamaCppBackend; from pawflow.base import inspect_base; "
         "from pawflow.config import load_settings, embedded_base_path; p = embedded_base_path(); "
         "b = LlamaCppBackend(p, inspect_base(p), load_settings(n_ctx=512)); "
-        "print(b._llm.model_params.use_extra_bufts, b.describe()['extra_bufts']); b.close()"
+        "print(b._model.params.use_extra_bufts, b.describe()['extra_bufts']); b.close()"
     )
     env = {**os.environ, lb.ENV_EXTRA_BUFTS: "0"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO, check=True)

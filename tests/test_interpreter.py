@@ -135,14 +135,14 @@ def test_swapping_adapters_matches_fresh_interpreters(base_path, adapter_program
     assert fresh["A"][0] == fresh["A"][1] and fresh["B"][0] == fresh["B"][1]
 
     shared = Interpreter(load_settings(n_ctx=2048))
-    llm_before = shared.backend._llm
+    llm_before = shared.backend._model
     seen = {"A": [], "B": []}
     for program in (a, b, a, b):
         seen[program.name].append(shared.run(program, [inputs[program.name]])[0].text)
     assert seen == fresh
     assert shared.stats.swaps == 4  # every call changed adapter...
     assert shared.stats.prefix_evals == 2 and shared.stats.prefix_restores == 2  # ...and each prefix was evaluated once
-    assert shared.backend._llm is llm_before  # the base was never reloaded
+    assert shared.backend._model is llm_before  # the base was never reloaded
     # the adapters really differ: the same input under A and B gives different text
     assert shared.run(a, [inputs["B"]])[0].text != shared.run(b, [inputs["B"]])[0].text
     shared.close()

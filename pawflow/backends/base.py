@@ -24,6 +24,9 @@ class RawOutput(BaseModel):
     label_logprobs: dict[str, float] | None = None
     input_tokens: int = 0
     output_tokens: int = 0
+    truncated: bool = False  # the input was cut to fit the context (run(..., truncate=True))
+    error: str | None = None  # this row could not run (e.g. longer than the context); the others did
+    error_code: str | None = None  # the PawflowError code of that failure (e.g. "context_length_exceeded")
 
 
 class BackendStats(BaseModel):
@@ -37,6 +40,7 @@ class BackendStats(BaseModel):
     adapters_loaded: int = 0
     adapters_evicted: int = 0
     thread_changes: int = 0
+    decodes: int = 0
 
 
 @runtime_checkable
@@ -45,8 +49,10 @@ class Backend(Protocol):
     base_info: BaseModelInfo
     stats: BackendStats
 
-    def run(self, program: Program, inputs: Sequence[str], *, cache_prefix: bool = True) -> list[RawOutput]:
-        """Run one program on many inputs (one adapter activation for the whole batch)."""
+    def run(
+        self, program: Program, inputs: Sequence[str], *, cache_prefix: bool = True, truncate: bool = False
+    ) -> list[RawOutput]:
+        """Run one program on many inputs (one adapter activation; rows that cannot run carry ``error``)."""
 
     def complete(self, prompt: str, *, max_tokens: int = 256, stop: Sequence[str] = (), grammar: str | None = None) -> str:
         """Raw completion on the bare base: no adapter, the prompt rendered by the caller."""

@@ -293,6 +293,19 @@ def open_llama(model_path: str | Path, **kwargs: Any):  # noqa: ANN201 - llama_c
         return llama_cpp.Llama(model_path=str(model_path), **kwargs)
 
 
+def open_model(model_path: str | Path):  # noqa: ANN201 - llama_cpp._internals.LlamaModel
+    """A bare ``llama_model`` (for backends that own their contexts), with the build checked and safe parameters."""
+    ensure_build_fits()
+    import llama_cpp
+    from llama_cpp import _internals
+
+    params = llama_cpp.llama_model_default_params()
+    for name, value in load_options().items():
+        setattr(params, name, value)
+    params.n_gpu_layers = 0
+    return _internals.LlamaModel(path_model=str(model_path), params=params, verbose=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 

@@ -302,18 +302,15 @@ class OpenAILoraBackend:
         eot = self.base_info.eos_token or ""
         texts = {label: label + (eot if eot and any(o != label and o.startswith(label) for o in labels) else "")
                  for label in labels}
-        results = list(self._pool_map_inner(lambda label: self._sequence_logprob(model, prompt, label, texts[label]), labels))
+        # Sequential inside this input's pool thread: nesting pool.map in the same pool could deadlock with
+        # every worker waiting for a label request queued behind it. Inputs still run concurrently.
+        results = [self._sequence_logprob(model, prompt, label, texts[label]) for label in labels]
         totals = {label: total for label, (total, _) in zip(labels, results)}
         top = max(totals.values())
         norm = math.log(sum(math.exp(v - top) for v in totals.values())) + top
         scores = {label: totals[label] - norm for label in labels}
         best = max(scores, key=scores.__getitem__)
         return RawOutput(text=best, label_logprobs=scores, input_tokens=results[0][1], output_tokens=0)
-
-    def _pool_map_inner(self, fn: Any, items: Sequence[Any]) -> list[Any]:
-        # Labels of one input run sequentially inside a pool thread: nesting pool.map in the same pool
-        # could deadlock with every worker waiting for a label request queued behind it.
-        return [fn(item) for item in items]
 
     def _sequence_logprob(self, model: str, prompt: str, label: str, text: str) -> tuple[float, int]:
         answer = self._completion({"model": model, "prompt": prompt + text, "echo": True, "logprobs": 1,
