@@ -5,7 +5,14 @@ and many values, and a seeded script can be re-run and reviewed. The two splits 
 template families* (different frameworks, phrasings and error types), so held-out exact match measures
 whether a program learned the rule in the spec rather than the surface of the training lines.
 
-    python programs/data/gen_log_alert.py          # rewrites log-alert.{train,heldout}.jsonl
+Real lines join the generated ones (issue #14): every record the watcher forms on the *train*-split
+real logs (``programs/data/logs/train/``, made by ``logs/make_logs.py``, labelled line by line) becomes
+rows, exactly as the watcher would show them to the program — a traceback as its exception line, a
+progress bar as its description and postfix, a bare progress bar not at all. The *eval*-split logs
+are never read here. Generated rows go through the same view, so training matches what runs.
+
+    python programs/data/gen_log_alert.py               # rewrites log-alert.{train,heldout}.jsonl (shipped build)
+    python programs/data/gen_log_alert.py --real-logs   # the refit's rows -> logs/log-alert.refit.*.jsonl (docs/watch.md)
 """
 
 from __future__ import annotations
@@ -150,10 +157,69 @@ def sample(families: list[Gen], label: str, count: int, r: random.Random) -> lis
     return rows
 
 
-def build(seed: int = 20260101) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+def program_view(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """What the watcher would send the program for each row's line (progress bars: postfix only)."""
+    from integrations.watch.progress import parse_progress
+
+    out = []
+    for row in rows:
+        bar = parse_progress(row["input"])
+        if bar is None:
+            out.append(row)
+        elif bar.text:
+            out.append({"input": bar.text, "output": row["output"]})
+    return out
+
+
+def real_rows(per_shape: int = 2) -> list[dict[str, str]]:
+    """Rows from the train-split real logs, as the watcher groups and shows them (see module doc)."""
+    sys.path.insert(0, str(HERE / "logs"))
+    import reallogs  # noqa: PLC0415 - a sibling script folder, not a package
+
+    from integrations.watch.lines import LineSplitter
+    from integrations.watch.records import RecordAssembler
+    from integrations.watch.shape import line_shape
+
+    rows: list[dict[str, str]] = []
+    per: dict[tuple[str, str], int] = {}
+    for log in reallogs.load("train"):
+        splitter = LineSplitter(source=log.name)
+        assembler = RecordAssembler(gap_s=1e9)
+        records = []
+        lines = splitter.feed(log.path.read_bytes()) + splitter.flush()
+        index = {}  # id(line) -> 1-based reference index
+        for i, line in enumerate(lines, 1):
+            index[id(line)] = i
+            records += assembler.feed(line)
+        records += assembler.flush()
+        if len(lines) != len(log.lines):
+            raise SystemExit(f"{log.path}: watcher cut {len(lines)} lines, reference {len(log.lines)}")
+        for record in records:
+            labels = [log.label(index[id(line)]) for line in record.lines if not line.blank]
+            texts = record.texts
+            if record.kind == "block":
+                pairs = list(zip(texts, [log.label(index[id(l)]) for l in record.lines if not l.blank]))
+            else:
+                label = "ALERT" if labels.count("ALERT") * 2 >= len(labels) and labels else "QUIET"
+                pairs = [(text, label) for text in texts]
+            for text, label in pairs:
+                key = (line_shape(text), label)
+                if per.get(key, 0) >= per_shape:
+                    continue
+                per[key] = per.get(key, 0) + 1
+                rows.append({"input": text, "output": label})
+    return rows
+
+
+def build(seed: int = 20260101, *, real_logs: bool = False) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """The shipped build's rows; ``real_logs``: the refit's rows (program view + the train-split real logs)."""
     r = random.Random(seed)
     train = sample(TRAIN_QUIET, "QUIET", 170, r) + sample(TRAIN_ALERT, "ALERT", 150, r)
     heldout = sample(HELD_QUIET, "QUIET", 65, r) + sample(HELD_ALERT, "ALERT", 55, r)
+    if real_logs:
+        train, heldout = program_view(train), program_view(heldout)
+        # Real lines are what users meet: each real row counts twice in the fit.
+        train += real_rows() * 2
     r.shuffle(train)
     r.shuffle(heldout)
     overlap = {row["input"] for row in train} & {row["input"] for row in heldout}
@@ -166,9 +232,12 @@ def write_jsonl(path: Path, rows: list[dict[str, str]]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    train, heldout = build()
-    write_jsonl(HERE / "log-alert.train.jsonl", train)
-    write_jsonl(HERE / "log-alert.heldout.jsonl", heldout)
+    real = "--real-logs" in argv
+    train, heldout = build(real_logs=real)
+    # The refit's rows live next to its source (programs/data/logs/log-alert.refit.yaml) until it ships.
+    stem = HERE / "logs" / "log-alert.refit" if real else HERE / "log-alert"
+    write_jsonl(Path(f"{stem}.train.jsonl"), train)
+    write_jsonl(Path(f"{stem}.heldout.jsonl"), heldout)
     print(f"log-alert: {len(train)} train, {len(heldout)} held-out rows")
     return 0
 
