@@ -1,0 +1,1 @@
+"""The server: assembly, connection tracking, request hooks, and the stdio and HTTP transports."""
