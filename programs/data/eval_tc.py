@@ -1,12 +1,30 @@
-"""Held-out accuracy of the TOOLCALL-15 pipeline's programs, overall and per group, on the real runtime.
+"""Held-out accuracy of the TOOLCALL-15 pipeline's programs against the hand rules, on the real runtime.
 
-    python programs/data/eval_tc.py tc-next-tool tc-arg tc-condition [--paw-dir programs/build] [--json]
+    python programs/data/eval_tc.py                  # every program, a table per program
+    python programs/data/eval_tc.py --json           # one JSON object (compare runs)
+    python programs/data/eval_tc.py --natural        # + the hand-written natural set, end to end (slow)
+    python programs/data/eval_tc.py --natural-only   # only the natural set
+    python programs/data/eval_tc.py --paw-dir DIR    # programs built elsewhere (e.g. a trial fit)
 
-Groups: the expected label (labels programs) or the Tool/Field pair (tc-arg). tc-arg is scored twice:
-the program's raw answer (exact match after trimming) and the value the pipeline would use after its
-span check and rule-based fallback (``integrations.toolcall15.pipeline``), which is what the tool call
-gets. tc-next-tool is scored three ways: the program alone, the pipeline's choice (program when
-confident and valid, else the keyword planner) and the keyword planner alone.
+Which rows: each held-out file starts with the program's validation rows (its fit early-stops on them;
+``compile.options.early_stop_rows`` of ``programs/tc-*.yaml``) and continues with the test rows. Every
+headline figure is on the **test rows only**; the validation rows are reported apart, because the
+shipped combination of program and rules was chosen on them.
+
+Figures (test rows):
+
+* ``router_program``: ``tc-next-tool``'s label alone; ``router_rules``: the cue-word planner alone
+  (``keywords.keyword_next``); ``router_shipped``: what the pipeline does (``routing.choose`` under
+  ``routing.ROUTER_POLICY``); ``router_program_first`` and ``router_rules_first``: the two combinations.
+* ``arg_program``: ``tc-arg``'s raw answer equals the expected span; ``arg_shipped``: the argument the
+  tool gets after the pipeline's validators and resolvers (``arguments.resolve_value``) equals the
+  expected argument (the ticker for a company name); ``arg_rules``: the rule-based extraction alone.
+* ``condition_program``: ``tc-condition``'s yes/no.
+* ``answer_facts``: ``tc-answer``'s reply contains the expected fact, on ``tc-answer.facts.jsonl``
+  (hand-written well-known facts, none of them in any program's examples).
+
+Every decision goes through the pipeline's own code (``integrations.toolcall15.pipeline``): the same
+input layouts (:mod:`.formats`), the same router choice and the same argument resolution.
 """
 
 from __future__ import annotations
@@ -16,11 +34,16 @@ import json
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(HERE))
+
+PROGRAMS = ("tc-next-tool", "tc-arg", "tc-condition", "tc-answer")
 
 
 def _rows(name: str) -> list[dict]:
@@ -29,155 +52,308 @@ def _rows(name: str) -> list[dict]:
     return [row for _, row in iter_jsonl(HERE / f"{name}.heldout.jsonl")]
 
 
-def _pipeline_value(inp: str, raw: str) -> str:
-    """What the pipeline keeps from a tc-arg answer (see steps.build_calls)."""
-    from integrations.toolcall15.pipeline import text as tx
+def validation_rows(name: str) -> int:
+    """How many leading held-out rows the program's fit early-stops on (its source's early_stop_rows)."""
+    import yaml
 
-    lines = dict(line.split(": ", 1) for line in inp.split("\n") if ": " in line)
-    tool, field, request = lines.get("Tool"), lines.get("Field"), lines.get("Request", "")
-    found = lines.get("Found")
-    value = tx.clean_value(raw)
-    from integrations.toolcall15.pipeline.steps import RULE_FIRST
-
-    if (tool, field) in RULE_FIRST:
-        ruled = RULE_FIRST[(tool, field)](request)
-        if ruled:
-            return ruled
-    if (tool, field) == ("get_contacts", "query"):
-        # the pipeline also refuses a copy of the same request's file query (steps.build_calls)
-        return tx.contacts_query(value, request, [tx.file_query_fallback(request) or ""])
-    span_fallbacks = {
-        ("get_weather", "location"): tx.location_fallback, ("search_files", "query"): tx.file_query_fallback,
-        ("set_reminder", "message"): tx.reminder_fallback,
-        ("create_calendar_event", "title"): tx.title_fallback, ("send_email", "body"): tx.message_fallback,
-    }
-    if (tool, field) in span_fallbacks:
-        if not (value and tx.contains_span(request, value)):
-            value = span_fallbacks[(tool, field)](request) or value
-    elif (tool, field) == ("create_calendar_event", "attendees"):
-        names = [n for n in tx.split_names(value) if tx.contains_span(request, n)] or tx.attendees_fallback(request)
-        value = ", ".join(names) if names else "none"
-    elif (tool, field) == ("web_search", "query"):
-        value = tx.complete_web_query(value, request)
-    elif (tool, field) == ("get_stock_price", "ticker"):
-        tickers = tx.tickers_in(request)
-        value = tickers[0] if tickers else (tx.normalize_ticker(value) or value.upper())
-    elif (tool, field) == ("translate_text", "text"):
-        value = tx.quoted_span(request) or value
-    elif (tool, field) == ("calculator", "expression"):
-        expr = tx.normalize_expression(value)
-        if expr and found and found.replace(",", "") not in expr:
-            expr = None
-        value = expr or tx.expression_fallback(request, found.replace(",", "") if found else None) or value
-    return value
+    source = yaml.safe_load((REPO / "programs" / f"{name}.yaml").read_text(encoding="utf-8"))
+    options = (source.get("compile") or {}).get("options") or {}
+    return int(options.get("early_stop_rows", 48)) if options.get("early_stop_split", "heldout") == "heldout" else 0
 
 
-def _same(name: str, got: str, expected: str, inp: str) -> bool:
-    if name == "tc-arg" and "Field: expression" in inp:
-        from integrations.toolcall15.pipeline import text as tx
-
-        a, b = tx.normalize_expression(got or ""), tx.normalize_expression(expected)
-        return a is not None and b is not None and abs(tx.evaluate(a) - tx.evaluate(b)) < 1e-6
-    return (got or "").strip().lower() == str(expected).strip().lower()
-
-
-def evaluate(name: str, paw_dir: Path) -> dict:
+def _load(name: str, paw_dir: Path) -> Any:
     import pawflow
 
-    fn = pawflow.load(str(paw_dir / f"{name}.paw"))
-    rows = _rows(name)
+    return pawflow.load(str(paw_dir / f"{name}.paw"))
+
+
+TEST_LIMIT: int | None = None  # --limit: score only the first N test rows (on a busy machine)
+
+
+def _split(rows: list, n_val: int) -> dict[str, list]:
+    test = rows[n_val:]
+    return {"validation": rows[:n_val], "test": test[:TEST_LIMIT] if TEST_LIMIT else test}
+
+
+def _subset(rows: list[dict], n_val: int) -> list[dict]:
+    """The rows to run: validation + (limited) test rows."""
+    return rows[: n_val + TEST_LIMIT] if TEST_LIMIT else rows
+
+
+def _accuracy(flags: list[bool]) -> float:
+    return round(sum(flags) / len(flags), 4) if flags else 0.0
+
+
+def _grouped(keys: list[str], columns: dict[str, list[bool]]) -> dict[str, dict[str, Any]]:
+    groups: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    for i, key in enumerate(keys):
+        for column, flags in columns.items():
+            groups[key][column].append(flags[i])
+    return {key: {"n": len(next(iter(cols.values()))), **{c: _accuracy(f) for c, f in cols.items()}}
+            for key, cols in sorted(groups.items())}
+
+
+# ----------------------------------------------------------------------------- tc-next-tool
+
+
+def eval_router(paw_dir: Path) -> dict[str, Any]:
+    from integrations.toolcall15.pipeline.formats import parse_next_tool_input
+    from integrations.toolcall15.pipeline.keywords import keyword_next
+    from integrations.toolcall15.pipeline.routing import TOOL_NAMES, choose, program_first, rules_first, valid_for_turn
+
+    fn = _load("tc-next-tool", paw_dir)
+    rows = _subset(_rows("tc-next-tool"), validation_rows("tc-next-tool"))
     started = time.perf_counter()
     results = fn.run_many([row["input"] for row in rows])
     seconds = time.perf_counter() - started
-    groups: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    misses = []
-    for row, result in zip(rows, results):
-        inp, expected = row["input"], row["output"]
-        key = expected if name != "tc-arg" else inp.split("\n")[0][6:] + "." + inp.split("\n")[1][7:]
-        raw = result.value if isinstance(result.value, str) else json.dumps(result.value)
-        ok = _same(name, raw, expected, inp) if name == "tc-arg" else raw == expected
-        g = groups[key]
-        g[0] += 1
-        g[1] += ok
-        if name == "tc-arg":
-            g[2] += _same(name, _pipeline_value(inp, raw), expected, inp)
-        if name == "tc-next-tool":
-            from integrations.toolcall15.pipeline.keywords import keyword_next
-            from integrations.toolcall15.pipeline.steps import TOOL_NAMES, choose, parse_next_tool_input
-
-            request, done = parse_next_tool_input(inp)
-            g[2] += choose(raw, result.confidence or 0.0, request, done, TOOL_NAMES)[0] == expected
-            g[3] += keyword_next(request, done) == expected
-        if not ok and len(misses) < 12:
-            misses.append({"input": inp, "expected": expected, "got": raw})
-    total = sum(g[0] for g in groups.values())
-    correct = sum(g[1] for g in groups.values())
-    report = {
-        "program": name, "method": fn.program.meta.pawflow.compile.method if hasattr(fn, "program") else None,
-        "n": total, "accuracy": round(correct / total, 4), "seconds": round(seconds, 1),
-        "groups": {k: {"n": g[0], "accuracy": round(g[1] / g[0], 3),
-                       **({"pipeline_accuracy": round(g[2] / g[0], 3)} if name in ("tc-arg", "tc-next-tool") else {}),
-                       **({"keyword_accuracy": round(g[3] / g[0], 3)} if name == "tc-next-tool" else {})}
-                   for k, g in sorted(groups.items())},
-        "misses": misses,
-    }
-    if name in ("tc-arg", "tc-next-tool"):
-        report["pipeline_accuracy"] = round(sum(g[2] for g in groups.values()) / total, 4)
-    if name == "tc-next-tool":
-        report["keyword_accuracy"] = round(sum(g[3] for g in groups.values()) / total, 4)
-        report["policies"] = next_tool_policies(rows, results)
-    return report
-
-
-VALIDATION_ROWS = 48  # tc-next-tool's fit early-stops on the first 48 held-out rows: its validation split
-
-
-def next_tool_policies(rows: list[dict], results: list) -> dict[str, dict[str, float]]:
-    """How tc-next-tool and the cue-word planner could combine: accuracy on validation vs test rows.
-
-    The shipped combination (``steps.choose``) was picked on the validation rows only.
-    """
-    from integrations.toolcall15.pipeline.keywords import keyword_next
-    from integrations.toolcall15.pipeline.steps import KEYWORD_BELOW, TOOL_NAMES, choose, parse_next_tool_input, valid_for_turn
-
-    def program_first(label, conf, request, done):  # the design before steps.choose put cue words first
-        return label if valid_for_turn(label, done, TOOL_NAMES) and conf >= KEYWORD_BELOW else keyword_next(request, done)
-
-    policies = {
+    policies: dict[str, Callable[[str, float, str, list[str]], str]] = {
         "program": lambda label, conf, request, done: label,
-        "keywords": lambda label, conf, request, done: keyword_next(request, done),
-        "program_first": program_first,
-        "keywords_first": lambda label, conf, request, done: choose(label, conf, request, done, TOOL_NAMES)[0],
+        "rules": lambda label, conf, request, done: keyword_next(request, done),
+        "shipped": lambda label, conf, request, done: choose(label, conf, request, done, TOOL_NAMES)[0],
+        "program_first": lambda label, conf, request, done: program_first(label, conf, request, done, TOOL_NAMES)[0],
+        "program_if_confident": lambda label, conf, request, done: (
+            label if valid_for_turn(label, done, TOOL_NAMES) and conf >= 0.5 else keyword_next(request, done)),
+        "rules_first": lambda label, conf, request, done: rules_first(label, conf, request, done, TOOL_NAMES)[0],
     }
-    parsed = [(result.value, result.confidence or 0.0, *parse_next_tool_input(row["input"]), row["output"])
-              for row, result in zip(rows, results)]
-    out = {}
-    for split, part in (("validation", parsed[:VALIDATION_ROWS]), ("test", parsed[VALIDATION_ROWS:])):
-        out[split] = {name: round(sum(f(*p[:4]) == p[4] for p in part) / len(part), 4) for name, f in policies.items()}
-        out[split]["n"] = len(part)
+    out: dict[str, Any] = {"n": len(rows), "seconds": round(seconds, 1)}
+    n_val = validation_rows("tc-next-tool")
+    for split, part in _split(list(zip(rows, results)), n_val).items():
+        columns: dict[str, list[bool]] = {name: [] for name in policies}
+        keys = []
+        misses = []
+        for row, result in part:
+            request, done = parse_next_tool_input(row["input"])
+            label, conf = str(result.value), float(result.confidence or 0.0)
+            keys.append(row["output"])
+            for name, policy in policies.items():
+                columns[name].append(policy(label, conf, request, done) == row["output"])
+            if columns["shipped"][-1] is False and len(misses) < 10:
+                misses.append({"input": row["input"], "expected": row["output"], "program": label,
+                               "confidence": round(conf, 3)})
+        out[split] = {"n": len(part), **{name: _accuracy(flags) for name, flags in columns.items()},
+                      "groups": _grouped(keys, columns), "misses": misses}
     return out
+
+
+# ----------------------------------------------------------------------------- tc-arg
+
+
+def _arg_same(field: str, got: str | None, expected: str) -> bool:
+    from integrations.toolcall15.pipeline import text as tx
+
+    if got is None:
+        return expected.strip().lower() == "none"
+    if field == "expression":
+        a, b = tx.normalize_expression(got or ""), tx.normalize_expression(expected)
+        return a is not None and b is not None and abs(tx.evaluate(a) - tx.evaluate(b)) < 1e-6
+    return got.strip().lower() == str(expected).strip().lower()
+
+
+def eval_arg(paw_dir: Path) -> dict[str, Any]:
+    from integrations.toolcall15.pipeline import text as tx
+    from integrations.toolcall15.pipeline.arguments import resolve_value
+    from integrations.toolcall15.pipeline.formats import parse_arg_input
+
+    from pawflow.jsonl import iter_jsonl
+
+    fn = _load("tc-arg", paw_dir)
+    rows = _rows("tc-arg")
+    values = {row["input"]: row["value"] for _, row in iter_jsonl(HERE / "tc-arg.heldout.values.jsonl")}
+    rows = [{**row, "value": values[row["input"]]} if row["input"] in values else row for row in rows]
+    rows = _subset(rows, validation_rows("tc-arg"))
+    started = time.perf_counter()
+    results = fn.run_many([row["input"] for row in rows])
+    seconds = time.perf_counter() - started
+    out: dict[str, Any] = {"n": len(rows), "seconds": round(seconds, 1)}
+    for split, part in _split(list(zip(rows, results)), validation_rows("tc-arg")).items():
+        columns: dict[str, list[bool]] = {"program": [], "shipped": [], "rules": []}
+        keys, misses = [], []
+        for row, result in part:
+            parsed = parse_arg_input(row["input"])
+            tool, field, request, found = parsed["tool"], parsed["field"], parsed["request"], parsed["found"] or None
+            raw = tx.clean_value(str(result.value or ""))
+            expected_value = row.get("value", row["output"])
+            # the contacts validator refuses a copy of another tool's query: give it the file query the rule would see
+            other = [tx.file_query_fallback(request) or ""] if (tool, field) == ("get_contacts", "query") else []
+            shipped = resolve_value(tool, field, raw, request, found, other)
+            ruled = resolve_value(tool, field, "", request, found, other)
+            program_ok = _arg_same(field, raw, row["output"]) or ("value" in row and _arg_same(field, raw, row["value"]))
+            columns["program"].append(program_ok)
+            columns["shipped"].append(_arg_same(field, shipped, expected_value))
+            columns["rules"].append(_arg_same(field, ruled, expected_value))
+            keys.append(f"{tool}.{field}")
+            if not columns["shipped"][-1] and len(misses) < 12:
+                misses.append({"input": row["input"], "expected": expected_value, "program": raw, "shipped": shipped})
+        out[split] = {"n": len(part), **{c: _accuracy(f) for c, f in columns.items()},
+                      "groups": _grouped(keys, columns), "misses": misses}
+    return out
+
+
+# ----------------------------------------------------------------------------- tc-condition
+
+
+def eval_condition(paw_dir: Path) -> dict[str, Any]:
+    fn = _load("tc-condition", paw_dir)
+    rows = _subset(_rows("tc-condition"), validation_rows("tc-condition"))
+    started = time.perf_counter()
+    results = fn.run_many([row["input"] for row in rows])
+    seconds = time.perf_counter() - started
+    out: dict[str, Any] = {"n": len(rows), "seconds": round(seconds, 1)}
+    for split, part in _split(list(zip(rows, results)), validation_rows("tc-condition")).items():
+        flags = [str(result.value) == row["output"] for row, result in part]
+        kinds = [_condition_kind(row["input"]) + "/" + row["output"] for row, _ in part]
+        answered_yes = sum(str(result.value) == "yes" for _, result in part)
+        out[split] = {"n": len(part), "program": _accuracy(flags), "says_yes": round(answered_yes / max(1, len(part)), 3),
+                      "groups": _grouped(kinds, {"program": flags})}
+    return out
+
+
+def _condition_kind(inp: str) -> str:
+    if "ticker:" in inp:
+        return "stock move"
+    clause = inp.split("\n")[0].lower()
+    if any(w in clause for w in ("cold", "hot", "warm", "freezing", "chilly", "zero", "boiling")):
+        return "temperature word"
+    return "weather word (negated)" if (" not " in clause or " no " in clause or "unless" in clause) else "weather word"
+
+
+# ----------------------------------------------------------------------------- tc-answer
+
+
+def eval_answer(paw_dir: Path) -> dict[str, Any]:
+    from integrations.toolcall15.pipeline.formats import answer_input
+    from pawflow.jsonl import iter_jsonl
+
+    fn = _load("tc-answer", paw_dir)
+    facts = [row for _, row in iter_jsonl(HERE / "tc-answer.facts.jsonl")]
+    started = time.perf_counter()
+    results = fn.run_many([answer_input(row["question"]) for row in facts])
+    seconds = time.perf_counter() - started
+    out: dict[str, Any] = {"n": len(facts), "seconds": round(seconds, 1)}
+    for split, part in _split(list(zip(facts, results)), ANSWER_VALIDATION_ROWS).items():
+        flags, misses = [], []
+        for row, result in part:
+            text = str(result.value or "").lower()
+            ok = any(a.lower() in text for a in row["accept"])
+            flags.append(ok)
+            if not ok and len(misses) < 12:
+                misses.append({"question": row["question"], "expected": row["accept"][0], "got": str(result.value)})
+        out[split] = {"n": len(part), "program": _accuracy(flags), "misses": misses}
+    return out
+
+
+# The first 20 facts chose tc-answer's prompt; the other 40 are reported.
+ANSWER_VALIDATION_ROWS = 20
+
+
+# ----------------------------------------------------------------------------- natural set
+
+
+def eval_natural(pipeline: Path, timeout_s: float) -> dict[str, Any]:
+    import tc_natural
+
+    from rich.console import Console
+
+    console = Console(stderr=True)
+
+    def progress(row: dict[str, Any]) -> None:
+        console.print(f"{row['id']} {row['status']} {row['latency_s']:.1f}s {row['failed_checks'][:120]}",
+                      highlight=False, soft_wrap=True)
+
+    return tc_natural.run_pipeline_natural(pipeline, timeout_s=timeout_s, on_result=progress)
+
+
+# ----------------------------------------------------------------------------- report
+
+
+EVALUATORS = {"tc-next-tool": eval_router, "tc-arg": eval_arg, "tc-condition": eval_condition, "tc-answer": eval_answer}
+
+
+def summary(reports: dict[str, Any]) -> dict[str, Any]:
+    """The headline figures (test rows), named as issue #12 asks for them."""
+    out: dict[str, Any] = {}
+    if "tc-next-tool" in reports:
+        t = reports["tc-next-tool"]["test"]
+        out.update(router_program=t["program"], router_rules=t["rules"], router_shipped=t["shipped"],
+                   router_rules_first=t["rules_first"], router_program_first=t.get("program_first"))
+    if "tc-arg" in reports:
+        t = reports["tc-arg"]["test"]
+        out.update(arg_program=t["program"], arg_shipped=t["shipped"], arg_rules=t["rules"])
+    if "tc-condition" in reports:
+        out["condition_program"] = reports["tc-condition"]["test"]["program"]
+    if "tc-answer" in reports:
+        out["answer_facts"] = reports["tc-answer"]["test"]["program"]
+    if "natural" in reports:
+        out["natural_score"] = reports["natural"]["score"]
+        out["natural_categories"] = {k: v["percent"] for k, v in reports["natural"]["categories"].items()}
+    return out
+
+
+def render(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    head = Table(title="TOOLCALL-15 programs vs hand rules (held-out test rows)")
+    head.add_column("figure")
+    head.add_column("value", justify="right")
+    for key, value in report["summary"].items():
+        head.add_row(key, json.dumps(value) if isinstance(value, dict) else f"{value}")
+    console.print(head)
+    for name in PROGRAMS:
+        rep = report["programs"].get(name)
+        if not rep:
+            continue
+        test = rep["test"]
+        groups = test.get("groups") or {}
+        if not groups:
+            continue
+        columns = [c for c in next(iter(groups.values())) if c != "n"]
+        table = Table(title=f"{name}: test rows by group (validation: "
+                            + ", ".join(f"{c} {rep['validation'][c]:.3f}" for c in columns if c in rep.get("validation", {})) + ")")
+        table.add_column("group")
+        table.add_column("n", justify="right")
+        for column in columns:
+            table.add_column(column, justify="right")
+        for key, g in groups.items():
+            table.add_row(key, str(g["n"]), *[f"{g[c]:.2f}" for c in columns])
+        table.add_row("all", str(test["n"]), *[f"{test[c]:.3f}" for c in columns])
+        console.print(table)
+    natural = report["programs"].get("natural")
+    if natural:
+        table = Table(title=f"natural set end to end: score {natural['score']} ({natural['points']}/{natural['max_points']})")
+        for column in ("category", "points", "percent"):
+            table.add_column(column)
+        for key, c in natural["categories"].items():
+            table.add_row(f"{key} {c['label']}", f"{c['points']}/{c['max_points']}", f"{c['percent']}%")
+        console.print(table)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("programs", nargs="+")
+    parser.add_argument("programs", nargs="*", help=f"a subset of {', '.join(PROGRAMS)} (default: all)")
     parser.add_argument("--paw-dir", type=Path, default=REPO / "programs" / "build")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--natural", action="store_true", help="also score the natural set end to end through the proxy")
+    parser.add_argument("--natural-only", action="store_true", help="only the natural set")
+    parser.add_argument("--pipeline", type=Path, default=REPO / "pipelines" / "toolcall15.yaml")
+    parser.add_argument("--timeout", type=float, default=120.0, help="per-request limit for the natural set (s)")
+    parser.add_argument("--limit", type=int, default=None, help="score only the first N test rows of each program")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
-    reports = [evaluate(name, args.paw_dir) for name in args.programs]
+    global TEST_LIMIT
+    TEST_LIMIT = args.limit
+    unknown = [p for p in args.programs if p not in EVALUATORS]
+    if unknown:
+        parser.error(f"unknown program(s) {unknown}; choose from {list(EVALUATORS)}")
+    names = [] if args.natural_only else (args.programs or list(PROGRAMS))
+    reports: dict[str, Any] = {name: EVALUATORS[name](args.paw_dir) for name in names}
+    if args.natural or args.natural_only:
+        reports["natural"] = eval_natural(args.pipeline, args.timeout)
+    report = {"summary": summary(reports), "programs": reports, "paw_dir": str(args.paw_dir), "test_limit": args.limit}
     if args.json:
-        print(json.dumps(reports, indent=2, ensure_ascii=False))
-        return
-    for rep in reports:
-        extra = f"  pipeline {rep['pipeline_accuracy']:.1%}" if "pipeline_accuracy" in rep else ""
-        extra += f"  keywords-only {rep['keyword_accuracy']:.1%}" if "keyword_accuracy" in rep else ""
-        print(f"{rep['program']} ({rep['method']}): held-out {rep['accuracy']:.1%} of {rep['n']}{extra}  [{rep['seconds']}s]")
-        for key, g in rep["groups"].items():
-            pipe = f"  pipeline {g['pipeline_accuracy']:.0%}" if "pipeline_accuracy" in g else ""
-            pipe += f"  keywords {g['keyword_accuracy']:.0%}" if "keyword_accuracy" in g else ""
-            print(f"    {key:42s} {g['accuracy']:6.0%} of {g['n']}{pipe}")
-        for split, accs in rep.get("policies", {}).items():
-            print(f"  policies on {split} rows: " + "  ".join(f"{k} {v:.3f}" if k != "n" else f"n={v}" for k, v in accs.items()))
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        render(report)
 
 
 if __name__ == "__main__":

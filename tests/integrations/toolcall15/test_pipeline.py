@@ -439,14 +439,39 @@ def test_keyword_planner_sequences(request_text: str, sequence: list[str]) -> No
     assert got == sequence
 
 
-def test_cue_words_lead_and_the_program_decides_what_they_leave_open() -> None:
+def test_the_router_program_decides_and_rules_only_validate() -> None:
+    from integrations.toolcall15.pipeline.routing import program_first as choose
+
     tools = set(SCHEMAS)
-    # a cue word names the step: the program's label does not override it
-    assert steps.choose("answer", 0.99, "Weather in Quito?", [], tools) == ("get_weather", "keywords")
-    assert steps.choose("refuse", 0.99, "Weather in Quito?", ["get_weather"], tools) == ("done", "keywords")
-    # no cue word: a confident, valid program label decides
-    vague = "How are things looking outside in Quito?"
-    assert steps.choose("get_weather", 0.9, vague, [], tools) == ("get_weather", "program")
-    # ... but not an unsure one, nor one that is invalid for the turn
-    assert steps.choose("get_weather", 0.2, vague, [], tools) == ("answer", "keywords")
-    assert steps.choose("done", 0.99, vague, [], tools) == ("answer", "keywords")
+    # a valid program label decides, even where a cue word would say otherwise ("weather" is an idiom here)
+    idiom = "I'm a bit under the weather, any tips?"
+    assert choose("answer", 0.6, idiom, [], tools) == ("answer", "program")
+    assert choose("get_weather", 0.9, "How are things looking outside in Quito?", [], tools) == ("get_weather", "program")
+    # a label invalid for the turn falls back to the cue-word planner, then to the turn's default
+    assert choose("done", 0.99, "Weather in Quito?", [], tools) == ("get_weather", "rules")
+    assert choose("refuse", 0.99, "Weather in Quito?", ["get_weather"], tools) == ("done", "rules")
+    assert choose("done", 0.99, "hmm", [], tools) == ("answer", "rules")
+    # a tool the request does not offer is never chosen
+    assert choose("get_weather", 0.99, "Weather in Quito?", [], {"web_search"}) == ("answer", "default")
+
+
+def test_a_literal_weather_word_decides_the_condition_exactly() -> None:
+    from integrations.toolcall15.pipeline.conditions import literal_condition
+
+    assert literal_condition("if it's raining", {"location": "Quito", "condition": "Light rain"}) is True
+    assert literal_condition("should it snow", {"condition": "Heavy snow"}) is True
+    # synonyms, negations and place names are not literal matches: tc-condition decides those
+    assert literal_condition("if it's raining", {"condition": "Drizzle"}) is None
+    assert literal_condition("if it's not raining", {"condition": "Light rain"}) is None
+    assert literal_condition("if it's sunny", {"location": "Sunnyvale", "condition": "Overcast"}) is None
+
+
+def test_the_shipped_router_combination_is_the_one_chosen_on_validation_rows() -> None:
+    from integrations.toolcall15.pipeline import routing
+
+    tools = set(SCHEMAS)
+    assert routing.ROUTER_POLICY in ("rules_first", "program_first")
+    expected = routing.rules_first if routing.ROUTER_POLICY == "rules_first" else routing.program_first
+    for label, request, done in [("answer", "Weather in Quito?", []), ("get_weather", "How are things outside in Quito?", []),
+                                 ("done", "Find the Kestrel lease and mail the rent to my landlord.", ["search_files"])]:
+        assert routing.choose(label, 0.9, request, done, tools) == expected(label, 0.9, request, done, tools)
