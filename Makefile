@@ -13,7 +13,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --upgrade --quiet pip
 	# torch is pinned (==2.13.0) in the compile extra so pip takes the CPU wheel on disk, not a CUDA build
 	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install --quiet -e ".[all]"
+	# pip may have re-used a llama-cpp-python wheel it built on another CPU: rebuild it if it does not fit this one
+	$(BIN)/python -m pawflow.backends.llamacpp_build --check || $(MAKE) rebuild-llama
 	touch $(STAMP)
+
+# Rebuild llama-cpp-python from source for this CPU, bypassing pip's wheel cache.
+rebuild-llama:
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(BIN)/pip install --quiet --force-reinstall --no-deps --no-cache-dir \
+		"llama-cpp-python==$$($(BIN)/python -c 'import importlib.metadata as m; print(m.version("llama-cpp-python"))')"
+	$(BIN)/python -m pawflow.backends.llamacpp_build --check
 
 setup: $(STAMP)
 
