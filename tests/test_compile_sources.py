@@ -86,10 +86,10 @@ def test_invalid_json_line_and_missing_data_file(tmp_path):
 
 
 def test_unknown_compile_method_is_located(tmp_path):
-    path = write(tmp_path, GOOD + "compile:\n  method: hypernet\n")
+    path = write(tmp_path, GOOD + "compile:\n  method: telepathy\n")
     with pytest.raises(SourceError) as info:
         compile_file(path)
-    assert info.value.line == 12 and "compile.method" in str(info.value) and "hypernet" in str(info.value)
+    assert info.value.line == 12 and "compile.method" in str(info.value) and "telepathy" in str(info.value)
 
 
 def test_bad_compile_option_is_located(tmp_path):

@@ -303,7 +303,22 @@ def open_model(model_path: str | Path):  # noqa: ANN201 - llama_cpp._internals.L
     for name, value in load_options().items():
         setattr(params, name, value)
     params.n_gpu_layers = 0
+    quiet_llama_logs()
     return _internals.LlamaModel(path_model=str(model_path), params=params, verbose=False)
+
+
+def quiet_llama_logs() -> None:
+    """Let llama.cpp's log reach stderr only from ERROR up.
+
+    ``llama_cpp.Llama`` sets this level itself; a backend that owns bare models and contexts must too, or
+    the messages llama.cpp logs outside construction (``~llama_context: ... compute buffer`` when a
+    context is freed at exit) land on stderr, where `pawflow watch -- CMD` promises the child's bytes only
+    and an MCP stdio server's host reads its logs.
+    """
+    from llama_cpp import _logger
+
+    if _logger.logger.level == 0:  # NOTSET: nobody chose a level (a level set by the user is kept)
+        _logger.set_verbose(False)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import threading
 import time
 import tomllib
@@ -45,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pawflow.backends.base import BackendStats, RawOutput
 from pawflow.base import BaseModelInfo
 from pawflow.config import Settings
-from pawflow.errors import BackendError, ConfigError, InputTypeError, OutputValidationError
+from pawflow.errors import BackendError, ConfigError, ContextLengthError, InputTypeError, OutputValidationError
 from pawflow.program import JsonOutput, LabelsOutput, Program
 
 TABLE = "openai_lora"
@@ -143,7 +144,14 @@ class OpenAILoraBackend:
 
     # ------------------------------------------------------------------ protocol
 
-    def run(self, program: Program, inputs: Sequence[str], *, cache_prefix: bool = True) -> list[RawOutput]:
+    def run(self, program: Program, inputs: Sequence[str], *, cache_prefix: bool = True,
+            truncate: bool = False) -> list[RawOutput]:
+        """Run a batch; a row the server refuses as too long for its context comes back as a per-row error.
+
+        ``truncate`` cannot be honoured here: the server's context size is not known to the client, so an
+        input is never cut silently; the row carries ``context_length_exceeded`` instead and the others
+        are answered, as with the local backend.
+        """
         for text in inputs:
             if not isinstance(text, str):
                 raise InputTypeError(f"program {program.name!r} takes text input, got {type(text).__name__}",
@@ -154,7 +162,7 @@ class OpenAILoraBackend:
                 self.stats.swaps += 1  # what a server-side adapter switch would be for one process
                 self._last_model = model
         prompts = [program.prefix + text + program.suffix for text in inputs]
-        outputs = list(self._pool.map(lambda prompt: self._run_one(program, model, prompt), prompts))
+        outputs = list(self._pool.map(lambda prompt: self._run_row(program, model, prompt), prompts))
         with self._lock:
             self.stats.calls += len(outputs)
         return outputs
@@ -266,6 +274,15 @@ class OpenAILoraBackend:
             self.stats.adapters_evicted += 1
 
     # ------------------------------------------------------------------ one input
+
+    def _run_row(self, program: Program, model: str, prompt: str) -> RawOutput:
+        try:
+            return self._run_one(program, model, prompt)
+        except ServerRejectedError as exc:
+            if exc.status != 400 or not _CONTEXT_WORDS.search(str(exc)):
+                raise
+            return RawOutput(text="", error=f"program {program.name!r}: {exc}",
+                             error_code=ContextLengthError.code)
 
     def _run_one(self, program: Program, model: str, prompt: str) -> RawOutput:
         output = program.output
@@ -427,6 +444,10 @@ class OpenAILoraBackend:
         raise BackendError(f"{method} {self._url(path)} failed after "
                            f"{self.remote.retries + 1} attempts: {last}",
                            hint=f"is the server up and reachable? ({ENV_PREFIX}URL={self.remote.url})")
+
+
+# How OpenAI-compatible servers word a prompt longer than the context (vLLM, llama.cpp, OpenAI).
+_CONTEXT_WORDS = re.compile(r"context[ _-]?(length|window|size)|maximum context|exceeds? .*context|too long", re.I)
 
 
 class _NoLogprobs(Exception):

@@ -84,7 +84,9 @@ def test_twenty_concurrent_calls_equal_sequential(tiny_programs) -> None:
             for (tool, text), seq, con in zip(calls, sequential, concurrent):
                 got = structured(con)
                 assert got["label"] == seq["label"], (tool, text)
-                assert got["scores"] == pytest.approx(seq["scores"], abs=1e-6), (tool, text)
+                # The runtime's batching contract: same label, confidences within 1e-3 of a lone call
+                # (coalesced rows share a KV cache laid out differently; measured differences ~2e-6).
+                assert got["scores"] == pytest.approx(seq["scores"], abs=1e-4), (tool, text)
 
         anyio.run(scenario)
 
