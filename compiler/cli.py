@@ -55,14 +55,19 @@ def make_progress() -> "Progress":
 
 def reports_table(reports: "list[CompileReport]") -> Table:
     table = Table(title="pawflow compile")
-    for column in ("program", "status", "method", "pseudo-program", "held-out EM", "adapter", "time", "output / reason"):
+    # The cross-validated estimate column appears only when an ``auto`` build has one (narrow terminals).
+    with_estimate = any(isinstance(r.details.get("estimate"), dict) for r in reports)
+    columns = ["program", "status", "method", "pseudo-program", "held-out EM", "adapter", "time", "output / reason"]
+    if with_estimate:
+        columns.insert(5, "estimate (95%, n)")
+    for column in columns:
         table.add_column(column, overflow="fold")
     styles = {"built": "green", "skipped": "dim", "failed": "red"}
     for report in reports:
         details = report.details
         em = details.get("heldout_em")
         adapter = details.get("adapter_bytes", {}).get(details.get("quant", ""), 0)
-        table.add_row(
+        cells = [
             report.name,
             f"[{styles[report.status]}]{report.status}[/] {report.reason if report.status != 'failed' else ''}",
             report.method or "—",
@@ -71,14 +76,34 @@ def reports_table(reports: "list[CompileReport]") -> Table:
             f"{adapter / 1e6:.2f} MB" if adapter else "—",
             f"{report.seconds:.1f}s" if report.seconds else "—",
             str(report.out) if report.status != "failed" else report.reason,
-        )
+        ]
+        if with_estimate:
+            cells.insert(5, _estimate_cell(details))
+        table.add_row(*cells)
     return table
 
 
-def register(app: typer.Typer) -> None:
-    from compiler.methods import method_names
+def _estimate_cell(details: dict) -> str:
+    """The cross-validated estimate of an ``auto`` build: what shipped, accuracy, its interval and n."""
+    estimate = details.get("estimate")
+    if not isinstance(estimate, dict):
+        return "—"
+    low, high = estimate.get("accuracy_95", [None, None])
+    return (
+        f"{details.get('chosen', '?')}: acc {estimate.get('accuracy', 0):.2f} [{low:.2f}–{high:.2f}] "
+        f"F1 {estimate.get('macro_f1', 0):.2f} n={estimate.get('n')}"
+    )
 
-    @app.command("compile")
+
+def register(app: typer.Typer) -> None:
+    from compiler.methods import COMPILE_EXTRA_MODULES, method_names
+    from pawflow.cli.registry import needs_note
+
+    @app.command(
+        "compile",
+        help="Compile program sources into .paw programs (pseudo-program + optional LoRA adapter)."
+        + needs_note("compile", *COMPILE_EXTRA_MODULES).replace("not installed:", "--method fit needs:"),
+    )
     def compile_(
         sources: Optional[list[Path]] = typer.Argument(None, help="Program source(s), e.g. programs/log-alert.yaml."),
         all_: bool = typer.Option(False, "--all", help="Compile every source in --programs whose build key changed."),
@@ -90,12 +115,12 @@ def register(app: typer.Typer) -> None:
         quant: Optional[str] = typer.Option(None, "--quant", help="Adapter precision in the .paw: f16, q8_0 or q4_0 (fit)."),
         seed: Optional[int] = typer.Option(None, "--seed", help="Random seed (fit)."),
         steps: Optional[int] = typer.Option(None, "--steps", min=1, help="Training steps (fit)."),
+        checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Trained hypernetwork directory (hypernet)."),
         no_lm: bool = typer.Option(False, "--no-lm", help="Skip the LM pseudo-compiler; use the deterministic pseudo-program."),
         force: bool = typer.Option(False, "--force", help="With --all: rebuild even sources that are up to date."),
         programs: Path = typer.Option(Path("programs"), "--programs", help="Folder of sources for --all."),
         as_json: bool = typer.Option(False, "--json", help="Print the reports as one JSON object on stdout."),
     ) -> None:
-        """Compile program sources into .paw programs (pseudo-program + optional LoRA adapter)."""
         from compiler.driver import compile_all, compile_file, resolve_base, summarize
         from pawflow.errors import ConfigError
 
@@ -103,7 +128,7 @@ def register(app: typer.Typer) -> None:
             raise ConfigError("give either SOURCE files or --all", hint="pawflow compile programs/log-alert.yaml")
         if out is not None and (all_ or len(sources or []) > 1):
             raise ConfigError("--out names one file; it needs exactly one SOURCE")
-        overrides = {"quant": quant, "seed": seed, "steps": steps, "pseudo_lm": False if no_lm else None}
+        overrides = {"quant": quant, "seed": seed, "steps": steps, "pseudo_lm": False if no_lm else None, "checkpoint": checkpoint}
         if base is not None:
             import os
 

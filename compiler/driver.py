@@ -59,6 +59,10 @@ class ManifestEntry(BaseModel):
     source_sha256: str
     built_at: str
     seconds: float
+    # Few-example compiles (method auto): what shipped, why, and its held-out estimate with n.
+    chosen: str | None = None
+    why: str | None = None
+    estimate: dict[str, Any] | None = None
 
 
 class Manifest(BaseModel):
@@ -161,7 +165,7 @@ def compile_request(
             adapter=outcome.adapter,
             spec=request.spec,
             version=request.version,
-            output=request.output,
+            output=outcome.output or request.output,
             generation=request.generation,
             compile=CompileInfo(method=method, details=details),
             source_sha256=request.source_sha256,
@@ -231,7 +235,7 @@ def compile_file(
     previous = recorded_key(out)
     program, key, seconds = compile_request(request, method=method, options=options, base=base, progress=progress)
     program.write(out)
-    _update_manifest(out.parent, request, out, method, key, seconds)
+    _update_manifest(out.parent, request, out, method, key, seconds, program.meta.pawflow.compile.details if program.meta.pawflow else {})
     reason = "new" if previous is None else ("forced" if previous == key else "changed")
     return CompileReport(
         name=request.name, source=source, out=out, method=method, status="built", reason=reason,
@@ -274,7 +278,8 @@ def compile_all(
 
 
 def _update_manifest(
-    build_dir: Path, request: CompileRequest, out: Path, method: str, key: str, seconds: float
+    build_dir: Path, request: CompileRequest, out: Path, method: str, key: str, seconds: float,
+    details: dict[str, Any] | None = None,
 ) -> None:
     path = build_dir / MANIFEST
     manifest = read_manifest(path)
@@ -287,6 +292,9 @@ def _update_manifest(
         source_sha256=request.source_sha256 or "",
         built_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         seconds=round(seconds, 1),
+        chosen=(details or {}).get("chosen"),
+        why=((details or {}).get("auto") or {}).get("why"),
+        estimate=(details or {}).get("estimate"),
     )
     atomic_write_text(path, manifest.model_dump_json(indent=2) + "\n")
 

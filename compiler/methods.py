@@ -16,11 +16,13 @@ from typing import Any, ClassVar, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from pawflow.base import BaseModelInfo
+from pawflow.cli.registry import require
 from pawflow.errors import CompileError
 from pawflow.program import GenerationSettings, OutputSpec
 from pawflow.source import Example, LoadedSource
 
 Quant = Literal["f16", "q8_0", "q4_0"]
+COMPILE_EXTRA_MODULES = ("torch", "transformers", "peft", "safetensors")  # pyproject's `compile` extra
 
 
 class CompileRequest(BaseModel):
@@ -68,11 +70,16 @@ class BaseSpec(BaseModel):
 
 
 class MethodOutcome(BaseModel):
-    """What a method produced; the driver wraps it into a .paw."""
+    """What a method produced; the driver wraps it into a .paw.
+
+    ``output`` replaces the request's output spec when the method chose something about it (``auto``
+    ships a calibrated decision bias in ``LabelsOutput.bias``); None keeps the request's.
+    """
 
     pseudo_program: str
     prompt_template: str
     adapter: bytes | None = None
+    output: OutputSpec | None = None
     details: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -214,6 +221,8 @@ class FitMethod(CompileMethod):
     Options = FitOptions
 
     def run(self, request: CompileRequest, options: BaseModel, base: BaseSpec, progress: ProgressFn) -> MethodOutcome:
+        # torch & co. are the `compile` extra: without them, say which pip line adds them (prompt needs none)
+        require("compile", *COMPILE_EXTRA_MODULES, command="compile --method fit")
         assert isinstance(options, FitOptions)
         from compiler.fit import StepInfo, fit_lora
         from pawflow.config import load_settings
@@ -241,10 +250,14 @@ class FitMethod(CompileMethod):
             if info.step == 1:
                 progress("loading torch base", 1, 1)
             note = f"loss {info.loss:.3f}"
-            if info.heldout_exact is not None:
+            # Only rows the adapter never fitted are called held-out; with none, no accuracy is shown
+            # (an accuracy on fitted rows says nothing about new inputs).
+            if info.eval_split == "heldout" and info.heldout_exact is not None:
                 note += f"  held-out acc {info.heldout_exact:.0%}"
-            elif info.heldout_loss is not None:
+            elif info.eval_split == "heldout" and info.heldout_loss is not None:
                 note += f"  held-out loss {info.heldout_loss:.3f}"
+            elif info.eval_split == "train":
+                note += "  (no held-out rows: no accuracy estimate; --method auto cross-validates)"
             progress("fitting LoRA", info.step, info.steps, note)
 
         progress("loading torch base", 0, None)
@@ -272,4 +285,16 @@ class FitMethod(CompileMethod):
         details.update(result.details())
         details["rows_fitted"] = len(train)
         details["early_stop_split"] = options.early_stop_split if heldout else "none"
+        if not heldout:
+            details["estimate"] = None
+            details["estimate_note"] = (
+                "no held-out rows: nothing estimates this program's accuracy on new inputs; "
+                "compile with --method auto for a cross-validated estimate, or add data.heldout"
+            )
         return MethodOutcome(pseudo_program=pseudo, prompt_template=template, adapter=result.adapter, details=details)
+
+
+# --------------------------------------------------------------------------- more methods
+# Methods defined in their own modules register on import (they import this module's API).
+import compiler.auto  # noqa: E402,F401  (registers "auto")
+import compiler.hypernet.method  # noqa: E402,F401  (registers "hypernet")

@@ -4,8 +4,12 @@ Training a LoRA against the original fp16/bf16 checkpoint and running it on a 4-
 the adapter to weights the runtime never sees. transformers can dequantize a GGUF into fp32 torch
 weights, so the adapter is fitted to exactly the (dequantized) numbers llama.cpp multiplies by.
 
-Loading takes ~15 s for SmolLM2-135M, so the pristine model is cached per process, keyed by the
-file's resolved path, size and mtime. Callers must not leave modifications on it: :func:`fit_lora`
+Dequantizing takes ~15 s of CPU for SmolLM2-135M (over a minute of wall time on a busy machine), so
+the pristine model is cached per process, keyed by the file's resolved path, size and mtime, and its
+dequantized tensors are cached on disk (``<cache>/torch-base/<base sha256>.safetensors``): a later
+process builds the model from the GGUF's config and loads those tensors instead of dequantizing again.
+The file is keyed by the base's content hash and written atomically, so a changed base never reuses
+stale tensors and an interrupted write leaves nothing behind. ``PAWFLOW_TORCH_BASE_CACHE=0`` turns it off. Callers must not leave modifications on it: :func:`fit_lora`
 wraps it with peft and unloads the LoRA layers again in a ``finally``.
 """
 
@@ -154,9 +158,12 @@ def load_torch_base(path: str | Path) -> TorchBase:
         hf_logging.set_verbosity_error()
         try:
             with _quiet_loading():
-                model = AutoModelForCausalLM.from_pretrained(
-                    str(path.parent), gguf_file=path.name, dtype=torch.float32
-                )
+                model = _from_tensor_cache(path, info)
+                if model is None:
+                    model = AutoModelForCausalLM.from_pretrained(
+                        str(path.parent), gguf_file=path.name, dtype=torch.float32
+                    )
+                    _write_tensor_cache(model, info)
         except Exception as exc:  # transformers raises ValueError/KeyError/RuntimeError for unsupported files
             raise BaseModelError(
                 f"{path}: transformers cannot load this GGUF for training ({type(exc).__name__}: {exc})",
@@ -171,6 +178,89 @@ def load_torch_base(path: str | Path) -> TorchBase:
         base = TorchBase(path=path, info=info, facts=_facts(model, info), model=model)
         _CACHE[key] = base
         return base
+
+
+def tensor_cache_path(info: BaseModelInfo) -> Path | None:
+    """Where the dequantized tensors of this base are cached on disk (None: caching is off)."""
+    import os
+
+    from pawflow.config import cache_root
+
+    if os.environ.get("PAWFLOW_TORCH_BASE_CACHE", "1") == "0" or not info.sha256:
+        return None
+    return cache_root() / "torch-base" / f"{info.sha256}.safetensors"
+
+
+def _from_tensor_cache(path: Path, info: BaseModelInfo):
+    """The model built from the GGUF's config with cached tensors, or None when there is no usable cache."""
+    cached = tensor_cache_path(info)
+    if cached is None or not cached.is_file():
+        return None
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    try:
+        config_file = cached.with_suffix(".config.json")
+        if config_file.is_file():  # parsing the GGUF's metadata again costs seconds
+            config = AutoConfig.from_pretrained(str(config_file))
+        else:
+            config = AutoConfig.from_pretrained(str(path.parent), gguf_file=path.name)
+        try:  # skip the random initialisation the cached tensors overwrite anyway
+            from transformers.initialization import no_init_weights
+        except ImportError:  # pragma: no cover - older transformers layout
+            from transformers.modeling_utils import no_init_weights
+        # Not on the meta device: non-persistent buffers (RoPE frequencies) are computed at construction.
+        with no_init_weights():
+            model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+        state = load_file(str(cached))
+        missing, unexpected = model.load_state_dict(state, strict=False, assign=True)
+        model.tie_weights()
+        still_meta = [name for name, p in model.named_parameters() if p.device.type == "meta"]
+        if unexpected or still_meta:
+            return None  # a cache written by another transformers layout: dequantize again
+        for name, buffer in model.named_buffers():
+            if buffer.device.type == "meta":
+                return None
+        return model
+    except Exception:  # an unreadable or partial cache file is only a missed shortcut
+        return None
+
+
+def _write_tensor_cache(model, info: BaseModelInfo) -> None:
+    cached = tensor_cache_path(info)
+    if cached is None:
+        return
+    from safetensors.torch import save_file
+
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        state = {name: tensor.contiguous() for name, tensor in model.state_dict().items()}
+        # tied weights share storage; safetensors refuses shared tensors, so keep one name per storage
+        seen: set[int] = set()
+        unique = {}
+        for name, tensor in state.items():
+            key = tensor.data_ptr()
+            if key in seen:
+                continue
+            seen.add(key)
+            unique[name] = tensor
+        import os
+        import tempfile
+
+        # safetensors writes by path: write a temporary file in the same folder, then rename (atomic).
+        fd, tmp_name = tempfile.mkstemp(dir=cached.parent, prefix=f".{cached.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            save_file(unique, tmp_name)
+            os.replace(tmp_name, cached)
+            from pawflow.storage import atomic_write_text
+
+            atomic_write_text(cached.with_suffix(".config.json"), model.config.to_json_string())
+        finally:
+            Path(tmp_name).unlink(missing_ok=True)
+    except OSError:
+        return  # a read-only or full cache directory only costs the next process a dequantization
 
 
 def clear_cache(path: str | Path | None = None) -> None:

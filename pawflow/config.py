@@ -67,7 +67,7 @@ class Settings(BaseModel):
     n_ctx: int = Field(default=4096, ge=256)
     n_batch: int = Field(default=512, ge=8)
     # KV cache for batched calls: the runtime sizes the context (cells, sequences) within this budget.
-    kv_cache_mb: int = Field(default=160, ge=16)
+    kv_cache_mb: int = Field(default=96, ge=16)
     # Extra wait before a batch starts while the interpreter is busy, to merge more concurrent callers.
     coalesce_ms: float = Field(default=0.0, ge=0.0, le=1000.0)
     adapter_cache_count: int = Field(default=32, ge=1)

@@ -126,8 +126,9 @@ class Function:
             return Result(value=None, text="", error=raw.error, error_code=raw.error_code, **common)
         if isinstance(output, LabelsOutput):
             assert raw.label_logprobs is not None
-            probs = {label: math.exp(lp) for label, lp in raw.label_logprobs.items()}
-            return Result(value=raw.text, text=raw.text, confidence=probs[raw.text], scores=probs, **common)
+            probs = {label: math.exp(lp) for label, lp in output.apply_bias(raw.label_logprobs).items()}
+            best = max(probs, key=probs.__getitem__) if output.bias else raw.text
+            return Result(value=best, text=best, confidence=probs[best], scores=probs, **common)
         if isinstance(output, JsonOutput):
             return Result(value=_parse_json(self.name, raw.text, output), text=raw.text, **common)
         return Result(value=raw.text.strip(), text=raw.text, **common)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import json
 import stat
 import zipfile
@@ -52,6 +53,26 @@ class LabelsOutput(BaseModel):
     model_config = ConfigDict(extra="forbid")
     type: Literal["labels"] = "labels"
     labels: list[str] = Field(min_length=2)
+    # Decision offsets in log-probability, added before the argmax and renormalised: a threshold the
+    # compiler calibrates on held-out confidences (a small base often leans to one label everywhere
+    # while its confidence still ranks inputs well). None: the model's own argmax.
+    bias: dict[str, float] | None = None
+
+    @model_validator(mode="after")
+    def _bias_names_labels(self) -> "LabelsOutput":
+        unknown = sorted(set(self.bias or {}) - set(self.labels))
+        if unknown:
+            raise ValueError(f"bias names labels that do not exist: {unknown}")
+        return self
+
+    def apply_bias(self, logprobs: dict[str, float]) -> dict[str, float]:
+        """Log-probabilities with the decision offsets added and renormalised over the labels."""
+        if not self.bias:
+            return logprobs
+        shifted = {label: value + self.bias.get(label, 0.0) for label, value in logprobs.items()}
+        top = max(shifted.values())
+        norm = math.log(sum(math.exp(v - top) for v in shifted.values())) + top
+        return {label: value - norm for label, value in shifted.items()}
 
     @field_validator("labels")
     @classmethod

@@ -144,3 +144,19 @@ def test_the_runtime_sizes_the_context(interp: Interpreter) -> None:
     facts = interp.backend.describe()
     assert facts["kv_cells"] >= N_CTX and facts["n_seq_max"] >= 2 and facts["n_batch"] >= N_CTX // 2
     assert json.dumps(facts)  # serialisable for `pawflow info`
+
+
+def test_a_calibrated_bias_moves_the_decision_and_is_stored_in_the_program(interp: Interpreter, programs, base_info,
+                                                                            base_path: Path, tmp_path: Path) -> None:
+    plain = Function(programs["labels"], interp)
+    texts = ["loss nan", "step 3 ok", "CUDA out of memory"]
+    before = plain.run_many(texts)
+    label = before[0].value
+    other = next(x for x in ("ALERT", "QUIET") if x != label)
+    biased = build_program(base_info, base_path, name="b-biased", adapter=random_adapter(base_info, seed=11),
+                           output=LabelsOutput(labels=["ALERT", "QUIET"], bias={other: 40.0}))
+    reread = Program.read(biased.write(tmp_path / "biased.paw"))
+    assert reread.output.bias == {other: 40.0}
+    after = Function(reread, interp).run_many(texts)
+    assert all(r.value == other and r.confidence > 0.99 for r in after)
+    assert all(abs(sum(r.scores.values()) - 1.0) < 1e-9 for r in after)

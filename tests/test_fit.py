@@ -217,3 +217,76 @@ def test_result_survives_json_round_trip(tiny_fit):
     details = json.loads(json.dumps(tiny_fit.details()))
     assert details["adapter_bytes"] == tiny_fit.adapter_sizes and details["steps"] == 4
     assert details["eval_loss_before"] > details["eval_loss"]
+
+
+def test_no_heldout_numbers_are_named_fitted_rows_not_heldout(base_path, template):
+    result = fit_lora(base_path=base_path, prompt_template=template, train=TRAIN[:4], output_type=LABELS, check=False, **{**TINY, "steps": 2})
+    details = result.details()
+    assert result.eval_split == "train"
+    assert "eval_exact_match_torch" not in details and "eval_loss" not in details
+    assert details["fitted_rows_n"] == 4 and "not an estimate" in details["fitted_rows_note"]
+
+
+def test_a_cross_validation_fold_scores_its_rows_and_exports_nothing(base_path, template):
+    result = fit_lora(
+        base_path=base_path, prompt_template=template, train=TRAIN[:6], output_type=LABELS,
+        score_inputs=[text for text, _ in HELDOUT], export=False, evaluate_fitted_rows=False,
+        prefix_refresh=2, balance_labels=True, weight_decay=0.1, **{**TINY, "steps": 3},
+    )
+    assert result.eval_split == "none" and result.eval_exact_match is None and result.adapters == {}
+    assert result.curve[-1].step == 3 and result.curve[-1].train_loss is not None
+    assert len(result.scores) == len(HELDOUT)
+    for scores in result.scores:
+        assert set(scores) == set(LABELS.labels)
+        assert sum(np.exp(v) for v in scores.values()) == pytest.approx(1.0, abs=1e-4)
+    with pytest.raises(CompileError, match="export=False"):
+        result.adapter
+    assert _no_lora_left(base_path)
+
+
+def test_the_labels_objective_widens_the_gold_margin(base_path, template):
+    """objective="labels": cross-entropy over the labels' scores; the gold label's share on the fitted rows rises."""
+    texts = [text for text, _ in TRAIN]
+    gold = [label for _, label in TRAIN]
+
+    def gold_share(result) -> float:
+        return float(np.mean([np.exp(s[g]) for s, g in zip(result.scores, gold)]))
+
+    common = dict(base_path=base_path, prompt_template=template, train=TRAIN, output_type=LABELS, score_inputs=texts,
+                  export=False, evaluate_fitted_rows=False, balance_labels=True, **{**TINY, "steps": 3})
+    before = fit_lora(**{**common, "lr": 1e-9})
+    after = fit_lora(**common, objective="labels")
+    assert after.objective == "labels" and after.details()["objective"] == "labels"
+    assert gold_share(after) > gold_share(before)
+    with pytest.raises(CompileError, match="objective"):
+        fit_lora(**common, objective="margin")
+    with pytest.raises(CompileError, match="needs a labels program"):
+        fit_lora(base_path=base_path, prompt_template=template, train=[("a", "b")], output_type=TextOutput(), objective="labels",
+                 progress=False, threads=1)
+    assert _no_lora_left(base_path)
+
+
+def test_balanced_batches_show_every_label_equally_often():
+    from compiler.fit import _batch_order
+
+    gold = ["A"] * 6 + ["B"] * 2
+    order = _batch_order([None] * 8, gold, np.random.default_rng(0), balance=True)
+    assert sorted(gold[i] for i in order).count("A") == sorted(gold[i] for i in order).count("B") == 6
+    assert sorted(_batch_order([None] * 8, gold, np.random.default_rng(0), balance=False)) == list(range(8))
+
+
+def test_dequantized_tensors_are_cached_on_disk_and_rebuild_the_same_model(base_path):
+    """A later process loads the training base from the safetensors cache instead of dequantizing."""
+    import torch
+
+    from compiler import torch_base
+    from pawflow.base import inspect_base
+
+    loaded = load_torch_base(base_path)
+    cached = torch_base.tensor_cache_path(inspect_base(base_path))
+    assert cached is not None and cached.is_file() and cached.with_suffix(".config.json").is_file()
+    rebuilt = torch_base._from_tensor_cache(base_path, inspect_base(base_path))
+    assert rebuilt is not None and rebuilt is not loaded.model
+    ids = torch.tensor([[1, 42, 7, 99, 5]])
+    with torch.no_grad():
+        assert torch.equal(rebuilt(ids).logits, loaded.model(ids).logits)

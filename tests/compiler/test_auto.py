@@ -1,0 +1,139 @@
+"""The ``auto`` method end to end on the embedded base (tiny settings), and its choice rule (no model).
+
+The real figures come from ``bench/fewshot.py``; here the method must build, estimate on held-out
+examples only, record why, and never call fitted rows held-out.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+
+import pawflow
+from compiler.auto import CandidateReport, choose
+from compiler.driver import compile_file, read_manifest
+from compiler.estimate import Estimate
+from pawflow.errors import CompileError
+from pawflow.program import Program
+
+SOURCE = textwrap.dedent(
+    """\
+    name: few
+    spec: Say ALERT when a log line records a "Failed password" or an "Invalid user"; "Accepted password" is QUIET.
+    output: {type: labels, labels: [ALERT, QUIET]}
+    examples:
+      - {input: "sshd[311]: Failed password for root from 10.0.0.7 port 5122", output: ALERT}
+      - {input: "sshd[312]: Accepted password for bob from 10.0.0.8 port 5123", output: QUIET}
+      - {input: "sshd[313]: Invalid user admin from 10.0.0.9", output: ALERT}
+      - {input: "cron[90]: (root) CMD (run-parts /etc/cron.hourly)", output: QUIET}
+    generation: {max_tokens: 4}
+    compile:
+      method: auto
+      options: {folds: 2, steps: 2, batch_size: 2, augment_per_example: 1, allow_weak: true}
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def auto_build(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("auto")
+    source = folder / "few.yaml"
+    source.write_text(SOURCE)
+    stages: list[str] = []
+    report = compile_file(source, progress=lambda stage, done, total, note="": stages.append(stage))
+    return report, Program.read(report.out), stages, folder
+
+
+def test_auto_records_a_cross_validated_estimate_with_its_n(auto_build):
+    report, program, stages, _ = auto_build
+    details = program.meta.pawflow.compile.details
+    assert program.meta.pawflow.compile.method == "auto"
+    auto = details["auto"]
+    assert set(auto["candidates"]) == {"prompt", "fit", "prompt+calibrated", "fit+calibrated"}
+    assert details["chosen"] in auto["candidates"]
+    estimate = details["estimate"]
+    assert estimate["n"] == 4 and "cross-validation over 4 example(s)" in estimate["how"]
+    low, high = estimate["accuracy_95"]
+    assert 0.0 <= low <= estimate["accuracy"] <= high <= 1.0 and high - low > 0.3  # n=4 is honest about it
+    assert auto["folds"]["folds"] == 2 and sorted(auto["folds"]["sizes"]) == [2, 2]
+    assert auto["majority"]["n"] == 4 and auto["why"].startswith(details["chosen"])
+    assert auto["derived_rows"]["last_build"]["perturbed"] > 0
+    assert "Failed password" in auto["derived_rows"]["spec_cues"]["ALERT"]
+    # a calibrated twin's estimate is nested and its bias is recorded; the shipped one is in the program
+    assert auto["calibration"]["fit+calibrated"]["rule"] == "midpoint"
+    assert auto["calibration"]["prompt+calibrated"]["nested_cv"]["n"] == 4
+    shipped_bias = auto["candidates"][details["chosen"]].get("bias")
+    assert program.output.bias == shipped_bias and auto["bias"] == shipped_bias
+    assert auto["calibration_applied"] == (shipped_bias is not None)
+    assert any(stage.startswith("cross-validating") for stage in stages)
+    # nothing measured on fitted rows is called held-out
+    assert "eval_exact_match_torch" not in json.dumps(details)
+    assert (program.adapter is not None) == details["chosen"].startswith("fit")
+
+
+def test_auto_writes_choice_and_estimate_to_the_manifest(auto_build):
+    report, program, _, folder = auto_build
+    entry = read_manifest(folder / "build" / "manifest.json").programs["few"]
+    assert entry.method == "auto" and entry.chosen == program.meta.pawflow.compile.details["chosen"]
+    assert entry.estimate["n"] == 4 and entry.why
+
+
+def test_the_shipped_program_runs(auto_build):
+    _, program, _, _ = auto_build
+    fn = pawflow.Function(program)
+    assert fn("sshd[999]: Failed password for invalid user test from 10.1.1.1 port 22") in ("ALERT", "QUIET")
+
+
+def _report(name: str, gold: list[str], predicted: list[str]) -> CandidateReport:
+    return CandidateReport(name=name, estimate=Estimate.of(gold, predicted, ["A", "B"]))
+
+
+GOLD = ["A", "B", "A", "B", "A", "B", "A", "B"]
+
+
+def test_choice_goes_to_the_best_estimate_and_ties_to_prompt():
+    better = _report("fit", GOLD, GOLD)
+    worse = _report("prompt", GOLD, ["A"] * 8)
+    majority = Estimate.of(GOLD, ["A"] * 8, ["A", "B"])
+    assert choose({"prompt": worse, "fit": better}, majority)[0] == "fit"
+    same = _report("fit", GOLD, GOLD)
+    chosen, why, beats = choose({"prompt": _report("prompt", GOLD, GOLD), "fit": same}, majority)
+    assert chosen == "prompt" and "cheaper" in why and beats
+
+
+def test_a_calibrated_twin_wins_only_on_a_better_estimate():
+    constant = _report("prompt", GOLD, ["A"] * 8)
+    majority = Estimate.of(GOLD, ["A"] * 8, ["A", "B"])
+    twin = CandidateReport(name="prompt+calibrated", estimate=Estimate.of(GOLD, GOLD[:6] + ["A", "A"], ["A", "B"]),
+                           rule="midpoint", bias={"B": -1.5})
+    chosen, why, beats = choose({"prompt": constant, "prompt+calibrated": twin}, majority)
+    assert chosen == "prompt+calibrated" and twin.method == "prompt" and beats
+    same = twin.model_copy(update={"estimate": constant.estimate})
+    chosen, why, _ = choose({"prompt": constant, "prompt+calibrated": same}, majority)
+    assert chosen == "prompt" and "no bias chosen" in why
+
+
+def test_worse_than_the_majority_label_is_flagged_and_a_tie_is_said():
+    majority = Estimate.of(GOLD, ["A"] * 8, ["A", "B"])
+    inverted = ["B" if g == "A" else "A" for g in GOLD]
+    chosen, why, beats = choose({"prompt": _report("prompt", GOLD, inverted), "fit": _report("fit", GOLD, inverted)}, majority)
+    assert not beats and "worse than answering the majority label" in why and "n=8" in why
+    chosen, why, beats = choose({"prompt": _report("prompt", GOLD, ["A"] * 8), "fit": _report("fit", GOLD, inverted)}, majority)
+    assert beats and chosen == "prompt" and "no better than answering the majority label" in why
+
+
+def test_auto_refuses_a_program_that_cannot_be_estimated(tmp_path):
+    lines = [line for line in SOURCE.splitlines() if "output: QUIET}" not in line]
+    source = tmp_path / "one.yaml"
+    source.write_text("\n".join(lines) + "\n")
+    with pytest.raises(CompileError, match="at least two labels"):
+        compile_file(source)
+
+
+def test_unknown_candidates_are_refused_with_the_registered_names(tmp_path):
+    source = tmp_path / "few.yaml"
+    source.write_text(SOURCE.replace("folds: 2,", "folds: 2, candidates: [prompt, nonsense],"))
+    with pytest.raises(CompileError, match=r"\['nonsense'\].*registered methods: .*fit"):
+        compile_file(source)
