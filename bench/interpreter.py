@@ -155,8 +155,41 @@ def _breakdown(interp: Interpreter, fn: Function, repeats: int) -> dict[str, flo
         lib.llama_state_seq_set_data(backend._ctx, state.blob, state.nbytes, 0)
         figures["restore"].append((time.perf_counter() - t0) * 1000)
     lib.llama_memory_seq_rm(backend._memory, 1, -1, -1)
+    # The ceiling of batching on this machine: raw llama.cpp evaluating 16 inputs as 16 sequences in one
+    # decode against the same 16 evaluated one decode each (prefix shared, no labels, no Python). When
+    # the input tokens' own compute dominates a call, no batching can beat this ratio.
+    lib.llama_memory_clear(backend._memory, True)
+    lib.llama_state_seq_set_data(backend._ctx, state.blob, state.nbytes, 0)
+    many = [bodies[i % len(bodies)] for i in range(16)]
+
+    def spread() -> None:
+        for seq in range(1, len(many) + 1):
+            lib.llama_memory_seq_rm(backend._memory, seq, -1, -1)
+            lib.llama_memory_seq_cp(backend._memory, 0, seq, -1, -1)
+
+    raw = {"raw_one_by_one": [], "raw_batched": []}
+    for _ in range(max(3, repeats // 3)):
+        spread()
+        t0 = time.perf_counter()
+        for seq, body in enumerate(many, 1):
+            batch.clear()
+            batch.add(body, n_prefix, [seq], "last")
+            backend._decode(batch)
+        raw["raw_one_by_one"].append((time.perf_counter() - t0) * 1000)
+        spread()
+        t0 = time.perf_counter()
+        batch.clear()
+        for seq, body in enumerate(many, 1):
+            batch.add(body, n_prefix, [seq], "last")
+        backend._decode(batch)
+        raw["raw_batched"].append((time.perf_counter() - t0) * 1000)
+    for seq in range(1, len(many) + 1):
+        lib.llama_memory_seq_rm(backend._memory, seq, -1, -1)
     backend._resident = program.key
-    return {f"{k}_ms": round(statistics.median(v), 2) for k, v in figures.items()}
+    result = {f"{k}_ms": round(statistics.median(v), 2) for k, v in figures.items()}
+    result.update({f"{k}_16_ms": round(statistics.median(v), 1) for k, v in raw.items()})
+    result["raw_batch_speedup"] = round(result["raw_one_by_one_16_ms"] / result["raw_batched_16_ms"], 2)
+    return result
 
 
 def _throughput(fn: Function, texts: list[str]) -> dict[str, float]:
@@ -233,6 +266,9 @@ def run(repeats: int, n_programs: int, with_parity: bool) -> dict:
 
     # beside busy processes (started and stopped here): the adaptive thread policy, and fixed for contrast
     backend = interp.backend
+    backend.set_thread_policy("fixed")  # what the adaptive policy costs on a quiet machine
+    cached_ms_quiet_fixed = _median_ms(lambda: fn.run_many([INPUTS[next(cycle) % 4]]), repeats)
+    backend.set_thread_policy(settings.thread_policy)
     busy: dict[str, float] = {}
     for n_busy in (1, 2):
         with busy_cores(n_busy):
@@ -261,6 +297,14 @@ def run(repeats: int, n_programs: int, with_parity: bool) -> dict:
     for path in paths[2:]:
         Function(Program.read(path), interp)(INPUTS[1])
     rss_n_mb = rss_bytes() / 2**20
+
+    # the price of batch invariance: the same cached call on a context without flash attention
+    # (Settings.batch_invariant=False), measured last so the memory figures above exclude it
+    loose = Interpreter(load_settings(n_ctx=2048, batch_invariant=False))
+    loose_fn = Function(program, loose)
+    loose_fn(INPUTS[0])
+    cached_ms_not_invariant = _median_ms(lambda: loose_fn.run_many([INPUTS[next(cycle) % 4]]), repeats)
+    loose.close()
     figures = {
         "base_file_mb": round(base_path.stat().st_size / 2**20, 1),
         "base_load_ms": round(base_load_ms, 1),
@@ -270,6 +314,8 @@ def run(repeats: int, n_programs: int, with_parity: bool) -> dict:
         "naive_ms": round(naive_ms, 2),
         "cached_ms": round(cached_ms, 2),
         "speedup": round(naive_ms / cached_ms, 2),
+        "cached_ms_not_invariant": round(cached_ms_not_invariant, 2),
+        "cached_ms_quiet_fixed_threads": round(cached_ms_quiet_fixed, 2),
         "limit_ms": breakdown["limit_ms"],
         "cached_over_limit": round(cached_ms / breakdown["limit_ms"], 2),
         "breakdown": breakdown,
@@ -326,14 +372,20 @@ def main() -> None:
         ("prompt", f"{figures['prefix_tokens']} + {figures['input_tokens']} tok", f"prefix (pseudo-program {figures['pseudo_program_tokens']} tok + chat template) + input"),
         ("naive call (full prompt)", f"{figures['naive_ms']:.1f} ms", "prefix re-evaluated every call"),
         ("cached-prefix call", f"{figures['cached_ms']:.1f} ms", f"{figures['speedup']:.1f}x faster"),
+        ("cached call, batch_invariant=false", f"{figures['cached_ms_not_invariant']:.1f} ms",
+         "no flash attention: faster, batched confidences may differ by a few 1e-3"),
         ("llama.cpp limit (prefix in KV: input + 1 decode)", f"{figures['limit_ms']:.1f} ms",
          f"cached call = {figures['cached_over_limit']:.2f}x the limit"),
         ("  breakdown", f"restore {figures['breakdown']['restore_ms']:.1f} ms",
          f"input eval {figures['breakdown']['input_eval_ms']:.1f} ms; + label tokens in that decode "
          f"{figures['breakdown']['labels_in_same_decode_ms']:.1f} ms; one decode per label token after it "
          f"+{figures['breakdown']['label_decodes_ms']:.1f} ms"),
+        ("raw llama.cpp, 16 inputs: one decode each / one decode", f"{figures['breakdown']['raw_one_by_one_16_ms']:.0f} / "
+         f"{figures['breakdown']['raw_batched_16_ms']:.0f} ms", f"batching's ceiling here: {figures['breakdown']['raw_batch_speedup']:.2f}x"),
         ("64 rows: map / one by one / 8 threads", f"{figures['map_rows_per_s']:.1f} / {figures['sequential_rows_per_s']:.1f} / "
          f"{figures['concurrent_rows_per_s']:.1f} rows/s", f"map {figures['map_speedup']:.2f}x, threads {figures['concurrent_speedup']:.2f}x one by one"),
+        ("cached call, quiet, fixed threads", f"{figures['cached_ms_quiet_fixed_threads']:.1f} ms",
+         f"adaptive policy: {figures['cached_ms']:.1f} ms"),
         ("cached call, 1 core busy", f"{figures['cached_ms_busy']:.1f} ms",
          f"{figures['busy_ratio']:.2f}x quiet; fixed threads: {figures['cached_ms_busy_fixed_threads']:.1f} ms"),
         ("cached call, 2 cores busy", f"{figures['cached_ms_busy2']:.1f} ms",

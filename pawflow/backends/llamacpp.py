@@ -49,6 +49,11 @@ MAX_BATCH_TOKENS = 2048  # tokens per llama_decode (n_batch); llama.cpp splits i
 # Measured: bitwise-identical labels and texts batched vs one at a time (tests/test_batching.py);
 # with 512-token ubatches confidences moved by up to 2.6e-3 and 3 of 8 texts changed.
 N_UBATCH = 63
+# Flash attention is on for the invariance above (Settings.batch_invariant, the default), at a measured
+# price on a 2-core Xeon: a cached call took 406-466 ms with it and 193-265 ms without (same program and
+# input, quiet machine): its CPU kernel walks the cells one by one for ubatches under 64 rows. Without
+# it the cells' layout changes the sums and batched confidences moved by up to 6e-3 (over the 1e-3
+# contract); batch_invariant=False trades that for the speed.
 LOGITS_BUDGET_BYTES = 48 << 20  # logits rows kept per decode: n_outputs * n_vocab * 4 bytes
 MAX_INPUTS_PER_CHUNK = 32  # attention over a unified cache spans every chunk's cells: measured in bench/interpreter.py
 
@@ -121,7 +126,8 @@ class LlamaCppBackend:
             params.n_threads = settings.threads
             params.n_threads_batch = settings.threads
             params.no_perf = True
-            params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
+            params.flash_attn_type = (llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED if settings.batch_invariant
+                                      else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED)
             self._context = _internals.LlamaContext(model=self._model, params=params, verbose=False)
         except (ValueError, RuntimeError) as exc:
             raise BackendError(f"llama.cpp could not load base model {base_path}: {exc}") from exc
@@ -228,6 +234,7 @@ class LlamaCppBackend:
             "kv_cells": self.kv_cells,
             "n_seq_max": N_SEQ_MAX,
             "n_batch": self.n_batch,
+            "batch_invariant": self.settings.batch_invariant,
             "cpu_features": self.build.used_features(),
             "extra_bufts": bool(self.load_options["use_extra_bufts"]),
             "adapters_loaded": len(self._adapters),
