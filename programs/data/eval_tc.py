@@ -19,7 +19,11 @@ Figures (test rows):
 * ``arg_program``: ``tc-arg``'s raw answer equals the expected span; ``arg_shipped``: the argument the
   tool gets after the pipeline's validators and resolvers (``arguments.resolve_value``) equals the
   expected argument (the ticker for a company name); ``arg_rules``: the rule-based extraction alone.
-* ``condition_program``: ``tc-condition``'s yes/no.
+* ``condition_program``: the pipeline's verdict on held-out (clause, result) pairs from ``tc-condition``'s
+  output (the kind of the clause, the kind of the result's weather) through the pipeline's exact
+  comparison (``conditions.verdict``: kinds, temperature bands, price moves, negation); the truth of
+  each row is in ``tc-condition.heldout.truth.jsonl``. ``clause_kind`` / ``weather_kind``: how often
+  each named kind is right.
 * ``answer_facts``: ``tc-answer``'s reply contains the expected fact, on ``tc-answer.facts.jsonl``
   (hand-written well-known facts, none of them in any program's examples).
 
@@ -193,28 +197,49 @@ def eval_arg(paw_dir: Path) -> dict[str, Any]:
 
 
 def eval_condition(paw_dir: Path) -> dict[str, Any]:
+    from integrations.toolcall15.pipeline.conditions import parse_tags, verdict
+    from pawflow.jsonl import iter_jsonl
+
     fn = _load("tc-condition", paw_dir)
-    rows = _subset(_rows("tc-condition"), validation_rows("tc-condition"))
+    rows = _rows("tc-condition")
+    truths = [row for _, row in iter_jsonl(HERE / "tc-condition.heldout.truth.jsonl")]
+    if [t["input"] for t in truths] != [r["input"] for r in rows]:
+        raise SystemExit("tc-condition.heldout.truth.jsonl does not match the held-out rows: rerun gen_tc.py")
+    rows = _subset([{**row, "truth": truth} for row, truth in zip(rows, truths)], validation_rows("tc-condition"))
     started = time.perf_counter()
     results = fn.run_many([row["input"] for row in rows])
     seconds = time.perf_counter() - started
     out: dict[str, Any] = {"n": len(rows), "seconds": round(seconds, 1)}
     for split, part in _split(list(zip(rows, results)), validation_rows("tc-condition")).items():
-        flags = [str(result.value) == row["output"] for row, result in part]
-        kinds = [_condition_kind(row["input"]) + "/" + row["output"] for row, _ in part]
-        answered_yes = sum(str(result.value) == "yes" for _, result in part)
-        out[split] = {"n": len(part), "program": _accuracy(flags), "says_yes": round(answered_yes / max(1, len(part)), 3),
-                      "groups": _grouped(kinds, {"program": flags})}
+        flags, clause_ok, weather_ok, kinds, misses = [], [], [], [], []
+        for row, result in part:
+            truth = row["truth"]
+            said = str(result.value or "")
+            decided = verdict(said, truth, truth["inverted"])  # the pipeline's own exact comparison
+            flags.append(decided == truth["holds"])
+            got, want = parse_tags(said), parse_tags(row["output"])
+            clause_ok.append(got[0] == want[0])
+            weather_ok.append(got[1] == want[1])
+            kinds.append(_condition_kind(row["input"]) + "/" + truth["holds"])
+            if not flags[-1] and len(misses) < 12:
+                misses.append({"input": row["input"], "expected": row["output"], "program": said, "verdict": decided})
+        yes = sum(verdict(str(r.value or ""), row["truth"], row["truth"]["inverted"]) == "yes" for row, r in part)
+        out[split] = {"n": len(part), "program": _accuracy(flags), "clause_kind": _accuracy(clause_ok),
+                      "weather_kind": _accuracy(weather_ok), "says_yes": round(yes / max(1, len(part)), 3),
+                      "groups": _grouped(kinds, {"program": flags, "clause_kind": clause_ok, "weather_kind": weather_ok}),
+                      "misses": misses}
     return out
 
 
 def _condition_kind(inp: str) -> str:
-    if "ticker:" in inp:
+    """The row's kind, read from the program's input (the clause comes without negation: see conditions.py)."""
+    result = inp.split("\nResult: ", 1)[-1]
+    if " up (" in result or " down (" in result:
         return "stock move"
     clause = inp.split("\n")[0].lower()
     if any(w in clause for w in ("cold", "hot", "warm", "freezing", "chilly", "zero", "boiling")):
         return "temperature word"
-    return "weather word (negated)" if (" not " in clause or " no " in clause or "unless" in clause) else "weather word"
+    return "weather word"
 
 
 # ----------------------------------------------------------------------------- tc-answer

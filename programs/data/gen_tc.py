@@ -9,7 +9,11 @@ next-tool sequence and its argument values can never disagree. Every input is la
 * ``tc-next-tool``   "Request: ...\nDone: ..." -> answer | refuse (first turn only), the next tool to call, or done
 * ``tc-arg``         "Tool: T (description)\nField: F\nRequest: ...[\nFound: n]" -> the field's value (a span
                      of the request; a company as the request names it, resolved to a ticker by the pipeline)
-* ``tc-condition``   "Condition: ...\nResult: ..." -> yes | no
+* ``tc-condition``   "Condition: <clause without negation>\nResult: <weather words, temperature band, price move>"
+                     -> "<clause kind> / <result weather kind>" (``rain / cloud``, ``cold / sun``, ``up / none``);
+                     the pipeline compares the kinds, bands and moves and inverts for a negated clause
+                     exactly (``conditions.verdict``); every row is checked to give its truth that way, and
+                     the held-out truths go to ``tc-condition.heldout.truth.jsonl`` for ``eval_tc.py``
 
 Train and held-out are kept strictly apart: every slot list (cities, people, companies, documents,
 languages, trivia, actions...) is split into disjoint parts, and the phrasings (templates, small talk
@@ -38,9 +42,10 @@ REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO))
 
-from integrations.toolcall15.pipeline.formats import arg_input, condition_input, next_tool_input  # noqa: E402
+from gen_tc_condition import condition_rows, extra_condition_rows  # noqa: E402
+from integrations.toolcall15.pipeline.formats import arg_input, next_tool_input  # noqa: E402
 from tc_slots import *  # noqa: E402,F403 - the slot values and phrasings
-from tc_slots import _KIND_WORDS, _duration, _math, _time, _when, noisy, split, wrapped  # noqa: E402
+from tc_slots import _duration, _math, _time, _when, noisy, split, wrapped  # noqa: E402
 SEED = 20260320
 
 # Strings of the ToolCall-15 scenarios that must never appear in training or held-out data.
@@ -525,74 +530,6 @@ def _requests(r: random.Random, pool: Pool, n_tool: int, n_answer: int, n_refuse
     return out
 
 
-def _is_kind(kind: str, condition: str) -> bool:
-    lower = condition.lower()
-    return any(word in lower for word in _KIND_WORDS[kind])
-
-
-def _weather_result(r: random.Random, condition: str, temp: int) -> dict:
-    shapes = [
-        {"condition": condition, "temperature": temp},
-        {"location": r.choice(CITIES), "temperature": temp, "condition": condition, "humidity": r.randint(30, 99)},
-        {"location": r.choice(CITIES), "temperature": temp, "units": "celsius", "condition": condition},
-        {"temperature": temp, "condition": condition, "wind_kph": r.randint(2, 70)},
-    ]
-    return r.choice(shapes)
-
-
-def condition_rows(r: random.Random, held: bool, n: int) -> list[dict]:
-    """``Condition: if … / Result: …`` -> yes (the condition holds, the action goes ahead) | no, balanced.
-
-    Weather words (with negation and "unless"), temperature words judged from the number, and stock
-    moves judged from the change; clause phrasings and result conditions differ between train and held-out."""
-    clauses = CLAUSES_HELD if held else CLAUSES_TRAIN
-    temps = TEMP_HELD if held else TEMP_TRAIN
-    stocks = STOCK_CLAUSES_HELD if held else STOCK_CLAUSES_TRAIN
-    rows = []
-    for _ in range(n):
-        want_yes = r.random() < 0.5
-        roll = r.random()
-        if roll < 0.6:
-            kind = r.choice(list(clauses))
-            clause = r.choice(clauses[kind])
-            mode = r.choices(["plain", "not", "unless"], [0.7, 0.15, 0.15])[0]
-            if mode == "not":
-                negated = re.sub(r"^if it('s| is) ", lambda m: f"if it{m.group(1)} not ", clause)
-                negated = re.sub(r"^if there('s| is) ", lambda m: f"if there{m.group(1)} no ", negated)
-                mode = "not" if negated != clause else "plain"
-                clause = negated
-            elif mode == "unless":
-                clause = re.sub(r"^(if|in case( of)?|should|when)\b", "unless", clause)
-            holds_if_kind = mode == "plain"
-            need_kind = want_yes == holds_if_kind
-            pool_kinds = [kind] if need_kind else [k for k in WEATHER_KINDS if k != kind]
-            options = []
-            for k in pool_kinds:
-                tr, he = split(WEATHER_KINDS[k], 3)
-                options += [c for c in (he if held else tr) if _is_kind(kind, c) == need_kind]
-            if not options:
-                continue
-            condition = r.choice(options)
-            result = _weather_result(r, condition, r.randint(-8, 34))
-        elif roll < 0.85:
-            clause, side, hi, lo = r.choice(temps)
-            if side == "low":
-                temp = r.randint(hi - 12, hi) if want_yes else r.randint(lo, lo + 15)
-            else:
-                temp = r.randint(hi, hi + 10) if want_yes else r.randint(lo - 15, lo)
-            tr, he = split([c for k in ("sun", "cloud", "wind", "fog") for c in WEATHER_KINDS[k]], 3)
-            result = _weather_result(r, r.choice(he if held else tr), temp)
-        else:
-            clause, side = r.choice(stocks)
-            up = want_yes == (side == "up")
-            change = round(r.uniform(0.2, 6.5), 2) * (1 if up else -1)
-            company, ticker = r.choice(COMPANIES)
-            result = {"ticker": ticker, "price": round(r.uniform(8, 900), 2), "currency": "USD",
-                      "change": f"{change:+.2f}", "change_percent": f"{change / 3:+.2f}%"}
-        rows.append({"input": condition_input(clause, result), "output": "yes" if want_yes else "no"})
-    return rows
-
-
 def tool_descriptions() -> dict[str, str]:
     """The benchmark's tool descriptions: the arg extractor reads a tool's own description (formats.arg_input)."""
     from integrations.toolcall15.spec import load_spec
@@ -626,6 +563,8 @@ def build(held: bool, seed: int, n_tool: int, n_answer: int, n_refuse: int) -> d
                 row["value"] = req.values[(tool, fld)]  # what the tool gets after the exact resolution (name -> ticker)
             arg.append(row)
     cond = condition_rows(r, held, 700 if not held else 300)
+    if not held:
+        cond += extra_condition_rows(seed + 7, 900)
     return {"tc-next-tool": nxt, "tc-arg": arg, "tc-condition": cond}
 
 
@@ -655,7 +594,7 @@ def _write(path: Path, rows: list[dict]) -> None:
 # (train cap, validation rows, test rows). The held-out file is the validation rows (the fit early-stops
 # on them: compile.options.early_stop_rows) followed by the test rows (reported by eval_tc.py, never
 # used to choose anything). Both come from the held-out pool: values and phrasings no train row has.
-SIZES = {"tc-next-tool": (2400, 60, 300), "tc-arg": (1600, 60, 240), "tc-condition": (640, 60, 200)}
+SIZES = {"tc-next-tool": (2400, 60, 300), "tc-arg": (1600, 60, 240), "tc-condition": (1500, 60, 200)}
 
 
 def main() -> None:
@@ -673,12 +612,16 @@ def main() -> None:
         # Program data rows are {"input", "output"} only: the argument a tool finally gets, where it differs
         # from the span (a company name -> its ticker), goes to a side file that eval_tc.py reads.
         values = [{"input": row["input"], "value": row.pop("value")} for row in he if "value" in row]
+        truths = [{"input": row["input"], **row.pop("truth")} for row in he if "truth" in row]
         for row in tr:
             row.pop("value", None)
+            row.pop("truth", None)
         _write(HERE / f"{name}.train.jsonl", tr)
         _write(HERE / f"{name}.heldout.jsonl", he)
         if values:
             _write(HERE / f"{name}.heldout.values.jsonl", values)
+        if truths:  # row by row (a negated and a plain clause can share an input)
+            _write(HERE / f"{name}.heldout.truth.jsonl", truths)
         counts: dict[str, int] = {}
         for row in tr:
             key = row["output"] if name != "tc-arg" else row["input"].split("\n")[0].split(" (")[0] + "/" + row["input"].split("\n")[1]

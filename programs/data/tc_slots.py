@@ -381,6 +381,31 @@ TEMP_TRAIN = [("if it's cold", "low", 8, 16), ("if it's hot", "high", 28, 20), (
               ("if it's warm", "high", 20, 12), ("if it is below zero", "low", -1, 3)]
 TEMP_HELD = [("if it's chilly", "low", 9, 17), ("if it's boiling out", "high", 30, 21), ("if it's nice and warm", "high", 21, 11),
              ("if it's icy cold", "low", -2, 7)]
+# Train-only variety for tc-condition (gen_tc.extra_condition_rows): none of these words or phrasings
+# is in a held-out list above (pouring, drizzly, snowfall, sky, bright, sunshine, grey, clouded, gusty,
+# blowing, visibility, misty, thunder, chilly, boiling, icy, green, fell, gained are held-out only).
+CLAUSES_TRAIN_EXTRA = {
+    "rain": ["if it's rainy", "if it's wet outside", "in case it rains", "if there are showers", "if rain is falling"],
+    "snow": ["if it snows", "when it's snowing", "if there's snow on the ground", "in case of snow"],
+    "sun": ["if it's a nice sunny day", "if the sun is shining", "if it's fine and sunny", "when it's clear out"],
+    "cloud": ["if it's cloudy out", "if there are clouds", "if it's an overcast day", "if it's dull out"],
+    "wind": ["if it's very windy", "if there are strong winds", "in case of high wind", "if it's breezy"],
+    "fog": ["if there's mist", "if it's hazy", "in case of fog", "if fog rolls in"],
+    "storm": ["if there's a big storm", "if it's storming", "in case of storms", "if there's lightning"],
+}
+WEATHER_TRAIN_EXTRA = {
+    "rain": ["Rainy", "Steady rain", "Downpour", "Wet"],
+    "snow": ["Snowing", "Wet snow", "Moderate snow", "Powdery snow"],
+    "sun": ["Mostly clear", "Sunny spells", "Hot and sunny"],
+    "cloud": ["Clouds", "Cloud cover", "Gloomy", "Heavy cloud"],
+    "wind": ["High winds", "Wind", "Very windy", "Squally"],
+    "fog": ["Dense fog", "Hazy", "Smog", "Fog patches"],
+    "storm": ["Storms", "Lightning", "Stormy", "Electrical storm"],
+}
+TEMP_TRAIN_EXTRA = [("if it's frosty", "low", 0, 6), ("if it's scorching", "high", 30, 21), ("if it's cold out", "low", 8, 16),
+                    ("if it's warm out", "high", 20, 12), ("if temperatures are below freezing", "low", -1, 4)]
+STOCK_CLAUSES_TRAIN_EXTRA = [("if it rose today", "up"), ("if the price is down", "down"), ("if it climbed", "up"),
+                             ("if the stock lost value", "down"), ("if it's lower today", "down")]
 STOCK_CLAUSES_TRAIN = [("if it's up today", "up"), ("if it went down today", "down"), ("if the stock is rising", "up"), ("if it dropped", "down")]
 STOCK_CLAUSES_HELD = [("if it's in the green", "up"), ("if shares fell", "down"), ("if it gained today", "up")]
 

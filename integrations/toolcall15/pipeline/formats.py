@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from integrations.toolcall15.pipeline.conditions import describe_result
+
 NONE = "none"
 
 
@@ -56,8 +58,12 @@ def parse_arg_input(text: str) -> dict[str, str]:
 
 
 def condition_input(clause: str, result: Any) -> str:
-    """``Condition: if …`` / ``Result: key: value, …`` (the tool result flattened to one line)."""
-    return f"Condition: {one_line(clause)}\nResult: {flat_result(result, 300)}"
+    """``Condition: if …`` / ``Result: …`` for a clause **without negation** (``conditions.positive_clause``).
+
+    The result is given as the words the program judges (``conditions.describe_result``: the weather
+    text, the temperature as a band word, a price move as up/down), or flattened to one line when it
+    has none of these."""
+    return f"Condition: {one_line(clause)}\nResult: {describe_result(result) or flat_result(result, 300)}"
 
 
 # ----------------------------------------------------------------------------- tc-answer

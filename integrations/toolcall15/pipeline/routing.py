@@ -31,10 +31,10 @@ def valid_for_turn(label: str, done: list[str], tools: set[str]) -> bool:
 
 
 # Which combination the pipeline ships. "program_first" is the goal of issue #12; it is shipped only
-# when the router program beats the cue words on the validation rows. The 60-step fit that the
-# session's CPU allowed did not (validation 0.65 vs 0.65, and ToolCall-15 fell from 100 to 80 with it:
-# docs/toolcall15-pipeline.md), so the rule stays first, as the issue says to do in that case.
-ROUTER_POLICY = "rules_first"
+# when the router program beats the cue words on the validation rows. Pass 1's 60-step fit did not
+# (validation 0.65 vs 0.65); pass 3's 300-step fit does (validation program_first 0.875 vs rules_first
+# 0.80, program alone 0.875 vs cue words 0.65: docs/toolcall15-pipeline.md), so the program decides first.
+ROUTER_POLICY = "program_first"
 
 
 def choose(label: str, confidence: float, request: str, done: list[str], tools: set[str]) -> tuple[str, str]:

@@ -26,7 +26,7 @@ from typing import Any
 
 from integrations.toolcall15.pipeline import text as tx
 from integrations.toolcall15.pipeline.arguments import build_calls, fields_for, file_ids, recipient
-from integrations.toolcall15.pipeline.conditions import condition_clause, literal_condition, numeric_condition
+from integrations.toolcall15.pipeline.conditions import condition_clause, literal_condition, numeric_condition, positive_clause, result_facts, verdict
 from integrations.toolcall15.pipeline.conversation import Call, Conversation, read_conversation, result_error
 from integrations.toolcall15.pipeline.formats import answer_input, arg_input, condition_input, next_tool_input
 from integrations.toolcall15.pipeline.recovery import exact_reply
@@ -134,12 +134,17 @@ def plan(state: dict[str, Any], next1: str = "", next1_conf: float = 0.0) -> dic
         if subject is not None:
             out["clause"] = clause
             decided = numeric_condition(clause, subject.result)
+            positive, inverted = positive_clause(clause)
             if decided is None:
-                decided = literal_condition(clause, subject.result)
+                literal = literal_condition(positive, subject.result)
+                decided = None if literal is None else literal != inverted
             if decided is not None:
                 out["cond_decided"] = "yes" if decided else "no"
             else:
-                out.update(cond_needed="yes", cond_input=condition_input(clause, subject.result))
+                # tc-condition names the kinds (clause, result weather) of the clause without its negation;
+                # work() compares them, the temperature band and the price move exactly, and inverts
+                out.update(cond_needed="yes", cond_input=condition_input(positive, subject.result), cond_inverted=inverted,
+                           cond_facts=result_facts(subject.result))
     return out
 
 
@@ -157,8 +162,9 @@ def work(state: dict[str, Any], plan: dict[str, Any], next2: str = "", next2_con
         return out
     if plan["mode"] != "calls":
         return out
-    verdict = plan.get("cond_decided") or (cond if plan.get("cond_needed") == "yes" else None)
-    if verdict == "no":
+    decided = plan.get("cond_decided") or (
+        verdict(cond, plan.get("cond_facts") or {}, bool(plan.get("cond_inverted"))) if plan.get("cond_needed") == "yes" else None)
+    if decided == "no":
         out.update(mode="skip", cond="no")
         return out
     tools = [plan["tool"]]

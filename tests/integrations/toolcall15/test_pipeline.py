@@ -301,10 +301,11 @@ def test_a_percentage_is_never_read_as_a_divisor() -> None:
 def test_conditional_action_is_skipped_when_the_condition_fails() -> None:
     request = "Check the weather in Tromso and if it's snowing remind me to pack boots tomorrow at 6am."
     convo = with_results(request, [("get_weather", {"location": "Tromso"}, {"location": "Tromso", "temperature": 4, "condition": "Sunny"})])
-    message = turn(convo, next1="set_reminder", cond="no", values={("set_reminder", "message"): "pack boots"})
+    # tc-condition names the kinds; the verdict (snow vs sun) is exact
+    message = turn(convo, next1="set_reminder", cond="snow / sun", values={("set_reminder", "message"): "pack boots"})
     assert not message.get("tool_calls")
     assert "Sunny" in message["content"] and "not met" in message["content"]
-    message = turn(convo, next1="set_reminder", cond="yes", values={("set_reminder", "message"): "pack boots"})
+    message = turn(convo, next1="set_reminder", cond="snow / snow", values={("set_reminder", "message"): "pack boots"})
     assert calls_of(message) == [("set_reminder", {"message": "Pack boots", "datetime": "2027-07-15T06:00:00"})]
 
 
@@ -453,6 +454,56 @@ def test_the_router_program_decides_and_rules_only_validate() -> None:
     assert choose("done", 0.99, "hmm", [], tools) == ("answer", "rules")
     # a tool the request does not offer is never chosen
     assert choose("get_weather", 0.99, "Weather in Quito?", [], {"web_search"}) == ("answer", "default")
+
+
+def test_negation_is_taken_out_of_the_clause_and_inverted_exactly() -> None:
+    from integrations.toolcall15.pipeline.conditions import positive_clause, verdict
+
+    assert positive_clause("unless it's foggy") == ("if it's foggy", True)
+    assert positive_clause("if there's no rain") == ("if there's rain", True)
+    assert positive_clause("if it isn't sunny") == ("if it is sunny", True)
+    assert positive_clause("unless it's not raining") == ("if it's raining", False)  # double negation
+    assert positive_clause("if it's sunny") == ("if it's sunny", False)
+    assert [verdict("fog / fog", {}, False), verdict("fog / sun", {}, False), verdict("fog / fog", {}, True),
+            verdict("fog / sun", {}, True)] == ["yes", "no", "no", "yes"]
+    assert verdict("", {}, True) == "" and verdict("drizzle / rain", {}, False) == ""  # nothing usable: nothing is held back
+
+
+def test_the_verdict_compares_kinds_bands_and_moves_exactly() -> None:
+    from integrations.toolcall15.pipeline.conditions import result_facts, verdict
+
+    chilly = result_facts({"temperature": 4, "condition": "Sunny"})
+    assert verdict("cold / sun", chilly, False) == "yes" and verdict("freezing / sun", chilly, False) == "no"
+    assert verdict("warm / sun", result_facts({"temperature": 31}), False) == "yes"  # hot is warm too
+    assert verdict("hot / sun", result_facts({"temperature": 75, "units": "fahrenheit"}), False) == "no"  # 24 C
+    assert verdict("up / none", result_facts({"ticker": "ABCD", "change": "+0.8"}), False) == "yes"
+    assert verdict("down / none", result_facts({"ticker": "ABCD", "change": 0.8}), True) == "yes"  # "unless it fell"
+    assert verdict("cold / sun", result_facts({"condition": "Sunny"}), False) == ""  # no temperature: no verdict
+
+
+def test_numbers_reach_the_condition_program_as_words() -> None:
+    from integrations.toolcall15.pipeline.conditions import describe_result, temperature_band
+
+    assert [temperature_band(t) for t in (-4, 0, 0.5, 9.9, 10, 19.5, 20, 26.9, 27, 35)] == [
+        "freezing", "freezing", "cold", "cold", "mild", "mild", "warm", "warm", "hot", "hot"]
+    assert temperature_band(80, "fahrenheit") == "warm" and temperature_band(30, "F") == "freezing"
+    assert describe_result({"location": "Quito", "temperature": 4, "units": "celsius", "condition": "Mist", "humidity": 80}) == \
+        "Mist, temperature cold (4 C)"
+    assert describe_result({"ticker": "ABCD", "price": 10.5, "change": "-1.25"}) == "ABCD down (-1.25)"
+    assert describe_result({"results": []}) is None
+
+
+def test_a_negated_condition_inverts_the_program_verdict() -> None:
+    request = "Check the weather in Tromso and unless it's foggy remind me to go running at 6am tomorrow."
+    convo = with_results(request, [("get_weather", {"location": "Tromso"}, {"location": "Tromso", "temperature": 4, "condition": "Mist"})])
+    state = steps.analyze(convo, TOOLS)
+    plan = steps.plan(state, "set_reminder", 0.9)
+    # the program is asked about the positive clause, with the temperature as a band word
+    assert plan["cond_needed"] == "yes" and plan["cond_inverted"] is True
+    assert plan["cond_input"] == "Condition: if it's foggy\nResult: Mist, temperature cold (4 C)"
+    # "it is foggy" -> the action does not go ahead; any other weather -> it does
+    assert not turn(convo, next1="set_reminder", cond="fog / fog", values={("set_reminder", "message"): "go running"}).get("tool_calls")
+    assert calls_of(turn(convo, next1="set_reminder", cond="fog / cloud", values={("set_reminder", "message"): "go running"}))
 
 
 def test_a_literal_weather_word_decides_the_condition_exactly() -> None:

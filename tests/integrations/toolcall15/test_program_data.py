@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from integrations.toolcall15.pipeline import formats
+from integrations.toolcall15.pipeline import conditions, formats
 from integrations.toolcall15.pipeline.arguments import resolve_value
 from integrations.toolcall15.pipeline.tickers import looks_like_ticker, ticker_for
 
@@ -55,7 +55,9 @@ def test_input_layouts_round_trip() -> None:
     assert formats.parse_arg_input(arg) == {"tool": "calculator", "description": "Perform mathematical calculations",
                                             "field": "expression", "request": "double it", "found": "1,250"}
     cond = formats.condition_input("if it's wet", '{"condition": "Drizzle", "temperature": 7}')
-    assert cond == "Condition: if it's wet\nResult: condition: Drizzle, temperature: 7"
+    assert cond == "Condition: if it's wet\nResult: Drizzle, temperature cold (7 C)"
+    # a result with no weather text, temperature or price move is laid out whole
+    assert formats.condition_input("if it's there", {"results": [{"name": "a.txt"}]}) == "Condition: if it's there\nResult: results: name: a.txt"
 
 
 @pytest.mark.parametrize("name", ["tc-next-tool", "tc-arg", "tc-condition"])
@@ -71,6 +73,19 @@ def test_every_data_row_is_laid_out_by_the_formats_module(name: str) -> None:
                 assert formats.arg_input(p["tool"], p["field"], p["request"], p["found"] or None, p["description"]) == inp
             else:
                 assert inp.startswith("Condition: ") and "\nResult: " in inp
+                # the program sees the clause without negation: the pipeline inverts exactly
+                clause = inp.split("\n")[0].removeprefix("Condition: ")
+                assert conditions.positive_clause(clause) == (clause, False), clause
+                assert None not in conditions.parse_tags(row["output"]), row
+
+
+def test_condition_truths_follow_from_the_kinds_through_the_pipeline_verdict() -> None:
+    held = _jsonl(DATA / "tc-condition.heldout.jsonl")
+    truths = _jsonl(DATA / "tc-condition.heldout.truth.jsonl")
+    assert [t["input"] for t in truths] == [r["input"] for r in held]
+    assert {t["holds"] for t in truths} == {"yes", "no"} and any(t["inverted"] for t in truths)
+    for row, truth in zip(held, truths):
+        assert conditions.verdict(row["output"], truth, truth["inverted"]) == truth["holds"], row
 
 
 # ----------------------------------------------------------------------------- held-out discipline
