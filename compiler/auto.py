@@ -125,6 +125,11 @@ class AutoOptions(CommonOptions):
     seed: int = 0
     quant: Quant = "q8_0"
     check_agreement: bool = True
+    agreement_rows: int = Field(
+        default=8, ge=1, le=64,
+        description="examples replayed through llama.cpp to check the exported adapter answers as torch did "
+        "(a sanity check on fitted rows, not an estimate; each row costs a runtime call)",
+    )
 
 
 class CandidateReport(BaseModel):
@@ -256,7 +261,8 @@ class _Context:
             rank=options.rank, alpha=options.alpha, targets=tuple(options.targets), steps=options.steps,
             lr=options.lr, weight_decay=options.weight_decay, balance_labels=options.balance_labels, objective=options.objective,
             batch_size=options.batch_size, seed=options.seed, prefix_refresh=options.prefix_refresh,
-            evaluate_fitted_rows=export and options.check_agreement, score_inputs=score_inputs, export=export,
+            evaluate_fitted_rows=options.agreement_rows if export and options.check_agreement else False,
+            score_inputs=score_inputs, export=export,
             generation=self.request.generation, quant=options.quant, threads=self.threads, progress=False,
             check=export and options.check_agreement, callback=on_step,
         )

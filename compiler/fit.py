@@ -255,7 +255,7 @@ def fit_lora(
     patience: int = 3,
     prefix_grad: bool = False,
     prefix_refresh: int = 1,
-    evaluate_fitted_rows: bool = True,
+    evaluate_fitted_rows: bool | int = True,
     score_inputs: Sequence[str] = (),
     export: bool = True,
     generation: GenerationSettings | None = None,
@@ -323,7 +323,9 @@ def fit_lora(
     if heldout:
         eval_split, eval_pairs = "heldout", list(heldout)
     elif evaluate_fitted_rows:
-        eval_split, eval_pairs = "train", list(train)[:_FALLBACK_EVAL_ROWS]
+        # True: the first 32 fitted rows; a number: that many (the agreement replay costs CPU time per row)
+        count = _FALLBACK_EVAL_ROWS if evaluate_fitted_rows is True else int(evaluate_fitted_rows)
+        eval_split, eval_pairs = "train", list(train)[:count]
     else:
         eval_split, eval_pairs = "none", []
     eval_encoded = encode_rows(eval_pairs, vocab, suffix_text, eval_split, max_seq_tokens, len(prefix))
