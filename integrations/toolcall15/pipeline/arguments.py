@@ -24,7 +24,7 @@ from integrations.toolcall15.pipeline import text as tx
 from integrations.toolcall15.pipeline.conversation import Call, Conversation, key_number, result_error, result_items
 from integrations.toolcall15.pipeline.dates import iso_datetime, parse_date, parse_duration, parse_time
 from integrations.toolcall15.pipeline.replies import flat, summarize
-from integrations.toolcall15.pipeline.tickers import looks_like_ticker, ticker_for
+from integrations.toolcall15.pipeline.tickers import company_in, company_mention, looks_like_ticker, ticker_for
 
 # The fields tc-arg fills per tool (a field whose value is exact — a date, a unit — is not asked for).
 ARG_FIELDS: dict[str, tuple[str, ...]] = {
@@ -85,15 +85,50 @@ def resolve_value(tool: str, field: str, value: str, request: str, found: str | 
 
 
 def resolve_ticker(value: str, request: str) -> str | None:
-    """A ticker from the program's company span: the lookup table, or a symbol written as such."""
+    """A ticker from the program's company span, else from the request's own words, else None (ask).
+
+    In order: (1) the program's span as a whole — the lookup table, or a symbol written as such;
+    (2) the span does not resolve ("Apple's stock price", "shares of Tesla Inc", "MSFT stock"): the
+    longest known company name or symbol inside it, provided the request contains that name, then a
+    ticker-shaped token inside it; (3) the program's span gave nothing: the rule-based extraction on the
+    request — a symbol written as such, then a capitalised company name the table knows. Only when all
+    fail does the pipeline ask which company is meant."""
     if value and tx.contains_span(request, value.lstrip("$")):
         known = ticker_for(value)
         if known:
             return known
         if looks_like_ticker(value):
             return value.lstrip("$").upper()
-    for token in tx.tickers_in(request):  # the program named no company: a symbol the user wrote
+    inside = _ticker_inside(value, request) if value else None
+    if inside:
+        return inside
+    return _ticker_in_request(request)
+
+
+def _ticker_in_request(request: str) -> str | None:
+    """The rule-based extraction: a symbol the user wrote, else a capitalised company name the table knows.
+
+    A capital-letter token that is part of a longer known name ("AT" of "AT&T") is not a symbol."""
+    mention = company_mention(request)
+    parts_of_name = set(re.split(r"[^A-Z0-9.]+", mention[0].upper())) - {mention[1]} if mention else set()
+    for token in tx.tickers_in(request):
+        if token in parts_of_name:
+            continue
         return ticker_for(token) or token
+    return mention[1] if mention else None
+
+
+def _ticker_inside(value: str, request: str) -> str | None:
+    """The company a program's span names among other words, if the request itself contains that name.
+
+    Why: the program sometimes copies a longer span than the name ("Apple's stock price"); the name in
+    it is still the program's decision, and the span check still applies to the part that is used."""
+    mention = company_mention(value, lower_case=True)
+    if mention and tx.contains_span(request, mention[0].lstrip("$")):
+        return mention[1]
+    for token in tx.tickers_in(value):  # a symbol the table does not know, written as one ("ZZQX shares")
+        if tx.contains_span(request, token):
+            return ticker_for(token) or token
     return None
 
 

@@ -95,3 +95,55 @@ def ticker_for(name: str) -> str | None:
 def looks_like_ticker(value: str) -> bool:
     """A symbol as exchanges write them: 1-5 capital letters, optionally ``.X`` (``BRK.B``)."""
     return bool(re.fullmatch(r"\$?[A-Z]{1,5}(?:\.[A-Z])?", value.strip()))
+
+
+# Words as company names are written: "Apple's", "AT&T", "BRK.B", "$tsla", "Coca-Cola", and a lone "&".
+_NAME_WORD = re.compile(r"\$?[A-Za-z0-9][\w.&'’-]*|&")
+_LONGEST_NAME = max(len(name.split()) for name in _BY_NAME) + 1  # + a legal suffix ("Johnson & Johnson Inc")
+
+
+def company_in(text: str, *, lower_case: bool = False) -> str | None:
+    """The ticker of the longest known company name or listed symbol written inside ``text``, or None."""
+    found = company_mention(text, lower_case=lower_case)
+    return found[1] if found else None
+
+
+def company_mention(text: str, *, lower_case: bool = False) -> tuple[str, str] | None:
+    """(the words as written, ticker) of the longest known company name or listed symbol in ``text``.
+
+    Why: a company span from the program may carry words around the name ("Apple's stock price",
+    "shares of Tesla Inc", "MSFT stock"); the name inside it is what the table knows. Names count as
+    people write them: capitalised, unless ``lower_case`` (used inside a span the program already chose
+    as the company, where "apple's stock" is still a company; capitalised names still win). A symbol
+    must be written as one (capitals or ``$``): lower-case "now", "low", "net" are words, not
+    ServiceNow, Lowe's, Cloudflare. Ties go to the earlier mention."""
+    words = [w.rstrip(".,;:!?") for w in _NAME_WORD.findall(text)]
+    best: tuple[tuple[bool, int, int, int], str, str] | None = None
+    for size in range(min(_LONGEST_NAME, len(words)), 0, -1):
+        for start in range(len(words) - size + 1):
+            phrase = " ".join(words[start:start + size])
+            ticker = _written_company(phrase, lower_case)
+            if ticker is None:
+                continue
+            rank = (phrase.lstrip("$")[:1].isupper() or phrase.startswith("$"), size, len(phrase), -start)
+            if best is None or rank > best[0]:
+                best = (rank, phrase, ticker)
+    return (best[1], best[2]) if best else None
+
+
+def _written_company(phrase: str, lower_case: bool) -> str | None:
+    """The ticker ``phrase`` names when it is written the way a company or symbol is written."""
+    bare = phrase.lstrip("$")
+    if not bare or not bare[0].isalnum():
+        return None
+    as_symbol = phrase.startswith("$") or (bare.isupper() and looks_like_ticker(bare))
+    if as_symbol and bare.upper() in _TABLE:
+        return bare.upper()
+    name = normalize_company(bare)
+    if name not in _BY_NAME:
+        return None
+    if not (bare[0].isupper() or lower_case):
+        return None
+    if len(name) <= 2 and not bare[:2].isupper():
+        return None  # "ge", "hp", "ea" in lower case are not GE, HP, Electronic Arts
+    return _BY_NAME[name]
