@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from pawflow.errors import CompileError, ProgramFormatError
@@ -20,40 +19,12 @@ from pawflow.program import split_template
 from pawflow.prompting import format_output
 from pawflow.source import Example
 
-
-class InterpreterVocab:
-    """llama.cpp's tokenizer for the interpreter base (weights not loaded)."""
-
-    def __init__(self, base_path: Path) -> None:
-        import llama_cpp
-
-        from pawflow.backends.llamacpp import close_at_exit
-        from pawflow.backends.llamacpp_build import open_llama
-
-        self._lib = llama_cpp
-        self.llm = close_at_exit(open_llama(base_path, vocab_only=True, verbose=False))
-        self._vocab = llama_cpp.llama_model_get_vocab(self.llm.model)
-        eot = llama_cpp.llama_vocab_eot(self._vocab)
-        self.eot = int(eot) if eot >= 0 else int(llama_cpp.llama_vocab_eos(self._vocab))
-
-    def tokenize(self, text: str, *, special: bool) -> list[int]:
-        return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=special) if text else []
-
-    def is_eog(self, token: int) -> bool:
-        return bool(self._lib.llama_vocab_is_eog(self._vocab, token))
-
-    def detokenize(self, tokens: Sequence[int]) -> str:
-        return self.llm.detokenize(list(tokens)).decode("utf-8", errors="ignore")
+from compiler.vocab import Vocab, get_vocab
 
 
-@lru_cache(maxsize=4)
-def _vocab(path: str, mtime_ns: int) -> InterpreterVocab:
-    return InterpreterVocab(Path(path))
-
-
-def interpreter_vocab(base_path: Path) -> InterpreterVocab:
-    base_path = Path(base_path)
-    return _vocab(str(base_path.resolve()), base_path.stat().st_mtime_ns)
+def interpreter_vocab(base_path: Path) -> Vocab:
+    """The interpreter's tokenizer, shared with the fit stack (one cached llama.cpp vocab per base)."""
+    return get_vocab(base_path)
 
 
 @dataclass(frozen=True)
@@ -71,7 +42,7 @@ class EncodedProgram:
     rows: list[EncodedRow]
 
 
-def encode_program(template: str, rows: Sequence[Example], vocab: InterpreterVocab, *, max_row_tokens: int) -> EncodedProgram:
+def encode_program(template: str, rows: Sequence[Example], vocab: Vocab, *, max_row_tokens: int) -> EncodedProgram:
     """Tokenize ``template``'s prefix/suffix and each row; over-long inputs are cut from the left."""
     try:
         prefix_text, suffix_text = split_template(template, "prompt template")
