@@ -25,7 +25,9 @@ Figures (test rows):
   each row is in ``tc-condition.heldout.truth.jsonl``. ``clause_kind`` / ``weather_kind``: how often
   each named kind is right.
 * ``answer_facts``: ``tc-answer``'s reply contains the expected fact, on ``tc-answer.facts.jsonl``
-  (hand-written well-known facts, none of them in any program's examples).
+  (hand-written well-known facts, none of them in any program's examples);
+  ``answer_smalltalk``: a friendly reply, not an echo, to 12 hand-written thanks/greetings
+  (``tc-answer.smalltalk.jsonl``, validation only: a candidate below it does not meet the contract).
 
 Every decision goes through the pipeline's own code (``integrations.toolcall15.pipeline``): the same
 input layouts (:mod:`.formats`), the same router choice and the same argument resolution.
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from collections import defaultdict
@@ -264,11 +267,34 @@ def eval_answer(paw_dir: Path) -> dict[str, Any]:
             if not ok and len(misses) < 12:
                 misses.append({"question": row["question"], "expected": row["accept"][0], "got": str(result.value)})
         out[split] = {"n": len(part), "program": _accuracy(flags), "misses": misses}
+    out["smalltalk"] = eval_smalltalk(fn)
     return out
 
 
 # The first 20 facts chose tc-answer's prompt; the other 40 are reported.
 ANSWER_VALIDATION_ROWS = 20
+
+# A friendly reply to thanks, a greeting or small talk: what tc-answer's contract asks for them.
+_FRIENDLY = re.compile(r"\b(welcome|hello|hi|hey|glad|good|pleasure|bye|see you|help|anytime|great|thanks|thank you|well|morning|afternoon|evening|night)\b", re.I)
+
+
+def smalltalk_ok(request: str, reply: str) -> bool:
+    """A short friendly reply that is not the request echoed back (the failure of a bare prompt)."""
+    said, heard = (" ".join(re.findall(r"[\w']+", text.lower())) for text in (reply, request))
+    return bool(said) and said != heard and _FRIENDLY.search(said) is not None
+
+
+def eval_smalltalk(fn: Any) -> dict[str, Any]:
+    """Validation only (12 hand-written rows, in no training file and not in the natural set): a
+    candidate that echoes thanks or greetings back does not meet tc-answer's contract."""
+    from integrations.toolcall15.pipeline.formats import answer_input
+    from pawflow.jsonl import iter_jsonl
+
+    rows = [row for _, row in iter_jsonl(HERE / "tc-answer.smalltalk.jsonl")]
+    results = fn.run_many([answer_input(row["input"]) for row in rows])
+    flags = [smalltalk_ok(row["input"], str(r.value or "")) for row, r in zip(rows, results)]
+    misses = [{"input": row["input"], "got": str(r.value)} for row, r, ok in zip(rows, results, flags) if not ok]
+    return {"n": len(rows), "program": _accuracy(flags), "misses": misses}
 
 
 # ----------------------------------------------------------------------------- natural set
@@ -308,6 +334,8 @@ def summary(reports: dict[str, Any]) -> dict[str, Any]:
         out["condition_program"] = reports["tc-condition"]["test"]["program"]
     if "tc-answer" in reports:
         out["answer_facts"] = reports["tc-answer"]["test"]["program"]
+        if "smalltalk" in reports["tc-answer"]:
+            out["answer_smalltalk"] = reports["tc-answer"]["smalltalk"]["program"]
     if "natural" in reports:
         out["natural_score"] = reports["natural"]["score"]
         out["natural_categories"] = {k: v["percent"] for k, v in reports["natural"]["categories"].items()}
