@@ -10,7 +10,9 @@ What is measured, all in one process on one interpreter (figures side by side, s
   (the first 24 lines of ``programs/data/logs/eval/torch-a-warnings.log`` + ``torch-b-worker-error.log``:
   tqdm bars, step lines, a warning, a traceback; 60 lines) — what a naive watcher does.
 * ``lines_per_s_uncached``: the watcher over the same lines with the verdict cache off (records,
-  progress-bar rules and batched ``run_many`` still apply).
+  progress-bar rules and batched ``run_many`` still apply, and a text that occurs twice in one burst
+  is sent once; nothing is remembered across bursts). ``uncached_program_calls`` says how many
+  inputs reached the program.
 * ``lines_per_s_cached``: the watcher over a long realistic log (20,000 lines: the real healthy logs'
   lines replayed with fresh step numbers, losses and timings, so most lines repeat a shape), cache on,
   in steady state (a second such log after the first warmed the cache); ``lines_per_s_cached_cold``

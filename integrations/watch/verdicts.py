@@ -10,7 +10,11 @@ cache works on *this* log.
 Why batches: the runtime runs a list of inputs under one lock hold and one adapter activation
 (``Function.run_many``), and batched calls are getting faster inside the runtime. So every record
 that arrived together is classified in one ``run_many`` call over its *distinct uncached shapes*: a
-burst of 10,000 lines costs one call per new shape, not 10,000 calls.
+burst of 10,000 lines costs one call per new shape, not 10,000 calls. With the cache off (``--cache-size 0``,
+``VerdictCache(0)``) nothing is remembered across batches and lines that merely share a shape are each
+classified, but a text that occurs twice *in the same batch* is still sent once: the same input gives
+the same verdict within one call (a progress bar redrawn with an unchanged postfix, a warning printed
+by every worker), so computing it twice would only cost time.
 
 What is *not* decided here: which lines form a record, and that a bare progress bar or a blank line
 is quiet — those are exact, in :mod:`integrations.watch.records` and :mod:`integrations.watch.progress`.
@@ -142,7 +146,8 @@ class Classifier:
         wanted: list[list[tuple[str, str, bool]]] = []  # per record: (text, shape, cut)
         pending: dict[str, str] = {}  # shape -> text to send (first seen)
         resolved: dict[str, tuple[tuple[str, float], bool]] = {}  # shape -> (verdict, cached)
-        batch_fresh: list[str] = []
+        batch_fresh: list[str] = []  # cache off: each distinct text of this batch, once
+        batch_seen: set[str] = set()
         for record in records:
             items = []
             for text in record.texts:
@@ -156,14 +161,17 @@ class Classifier:
                     if self.cache.enabled:
                         self.cache.hits += 1  # served by a verdict from this very batch
                         continue
-                    batch_fresh.append(text)
+                    if text not in batch_seen:
+                        batch_seen.add(text)
+                        batch_fresh.append(text)
                     continue
                 hit = self.cache.get(shape)
                 if hit is not None:
                     resolved[shape] = (hit, True)
                 elif self.cache.enabled:
                     pending[shape] = text
-                else:
+                elif text not in batch_seen:
+                    batch_seen.add(text)
                     batch_fresh.append(text)
             wanted.append(items)
         fresh_texts = list(pending.values()) if self.cache.enabled else batch_fresh

@@ -122,6 +122,17 @@ def test_burst_is_batched_and_cached_by_shape(tmp_path, log_alert):
     run_watch([FileSource(short, once=True)], WatchOptions(program=uncached, once=True), classifier=classifier)
     assert sum(uncached.calls) == 40 and len(uncached.calls) < 40  # cache off: every line, still batched
 
+    # Cache off, and the burst repeats texts verbatim (a bar redrawn with the same postfix, a warning
+    # printed twice): each distinct text of the batch is sent once, every line still gets its verdict.
+    repeated = Counting(log_alert)
+    classifier = Classifier(repeated, cache=VerdictCache(0))
+    twice = tmp_path / "twice.log"
+    twice.write_text("".join(lines[:10] + lines[:10] + ["step 5 | loss nan | lr 3.0e-04 | 1.1 s/it\n"] * 3))
+    outcome = run_watch([FileSource(twice, once=True)], WatchOptions(program=repeated, once=True),
+                        classifier=classifier)
+    assert outcome.lines_seen == 23 and sum(repeated.calls) == 11
+    assert classifier.cache.hits == 0 and len(classifier.cache) == 0  # nothing remembered across batches
+
 
 def test_cache_is_bounded():
     cache = VerdictCache(3)
