@@ -308,7 +308,21 @@ def run_one(
         calibration=result.extra.get("calibration"),
         derived_rows=result.derived_counts,
     )
+    fit_details = result.outcomes["fit"].details.get("fit", {}) if "fit" in result.outcomes else {}
+    if "llama_cpp_agreement" in fit_details:
+        # torch (where the LoRA was fitted) vs llama.cpp (where it runs) on fitted rows: on another base
+        # this is the check that the trainer's model is the runtime's model
+        row["fit_llama_cpp_agreement"] = {"rate": fit_details["llama_cpp_agreement"], "n": fit_details.get("agreement_n")}
     return row
+
+
+def base_record(base) -> dict[str, Any]:
+    """Which base a run used: its name, architecture, file and a sha256 prefix (runs of two bases side by side)."""
+    info = base.info
+    return {
+        "name": info.name, "architecture": info.architecture, "file": Path(str(base.path)).name,
+        "sha256_12": (info.sha256 or "")[:12], "chat_template": bool(info.chat_template),
+    }
 
 
 # --------------------------------------------------------------------------- output
@@ -360,6 +374,10 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 def main(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout (progress on stderr)."),
     sets: str = typer.Option("", help="Comma-separated set names (default: all in sets.yaml)."),
@@ -387,7 +405,11 @@ def main(
         merged = {
             "sets": rows, "summary": summary, **summary,
             "sources": {k: v for payload in payloads for k, v in payload.get("sources", {}).items()},
-            "base": sorted({payload.get("base", "?") for payload in payloads}),
+            # a file written by --show --json is itself mergeable: its base and base_info are lists already
+            "base": sorted({name for p in payloads for name in _as_list(p.get("base", "?"))}),
+            "base_info": [
+                dict(t) for t in sorted({tuple(sorted(info.items())) for p in payloads for info in _as_list(p.get("base_info", []))})
+            ],
         }
         if as_json:
             sys.stdout.write(json.dumps(merged) + "\n")
@@ -435,14 +457,16 @@ def main(
             }
             for kk in ks:
                 row = run_one(spec, kk, examples_by_k[kk], test, base_spec, stage(f"{spec['name']} k={kk}"), seed, overrides)
+                row["base"] = f"{base_spec.info.name} ({(base_spec.info.sha256 or '')[:12]})"
                 rows.append(row)
                 if out is not None:
-                    payload = {"sets": rows, "summary": summarize(rows), "sources": sources, "base": base_spec.info.name}
+                    payload = {"sets": rows, "summary": summarize(rows), "sources": sources, "base": base_spec.info.name,
+                               "base_info": base_record(base_spec), "options": overrides, "split": split_name}
                     atomic_write_text(out, json.dumps(payload, indent=2) + "\n")
     summary = summarize(rows)
     payload = {
         "sets": rows, "summary": summary, **summary, "sources": sources, "base": base_spec.info.name,
-        "threads": os.environ.get("PAWFLOW_THREADS"), "test_rows": test_rows, "k": ks, "split": split_name,
+        "base_info": base_record(base_spec), "threads": os.environ.get("PAWFLOW_THREADS"), "test_rows": test_rows, "k": ks, "split": split_name,
         "options": overrides,
         "note": "measured under load on a shared 2-core machine; compile_s is wall time, compile_cpu_s_all the "
         "process CPU time of cross-validation plus building every candidate",

@@ -10,6 +10,11 @@ Why it is built this way:
   not the other labels (a custom attention mask), so all labels are scored in one forward.
 * **Decide like the runtime.** Labels: total log-probability of each label's token sequence, argmax
   wins; text: greedy until an end-of-generation token or a stop string.
+* **Sliding-window layers (Gemma 3) get their own mask.** A custom 4-D mask is used as-is by every
+  layer, so for a base whose config has ``sliding_attention`` layers the window (query position minus
+  key position < ``sliding_window``, llama.cpp's rule) is applied in a second mask passed per layer
+  type, and the prefix cache keeps every prefix key (transformers' sliding cache layers would crop the
+  prefix to the window and no longer line up with the mask).
 """
 
 from __future__ import annotations
@@ -41,10 +46,17 @@ class PrefixRunner:
         self.prefix = torch.tensor([prefix], dtype=torch.long)
         self.n_prefix = len(prefix)
         self.pad = pad
+        config = self.causal.config
+        layer_types = getattr(config, "layer_types", None) or []
+        window = getattr(config, "sliding_window", None)
+        self.sliding_window: int | None = int(window) if window and "sliding_attention" in layer_types else None
 
     def _new_cache(self):
         from transformers import DynamicCache
 
+        if self.sliding_window is not None:
+            # full-length layers: the per-layer-type masks below apply the window on the whole prefix
+            return DynamicCache()
         return DynamicCache(config=self.causal.config)
 
     def prefix_cache(self, *, grad: bool = False):
@@ -110,8 +122,15 @@ class PrefixRunner:
             same_or_body = (seg_arr[None, :] == 0) | (seg_arr[None, :] == seg_arr[:, None])
             allowed[b, :n, P : P + n] = (k <= q) & same_or_body
             allowed[b, np.arange(n, width), P + np.arange(n, width)] = True  # pads see themselves only
-        mask = torch.zeros((B, 1, width, P + width), dtype=torch.float32)
+        mask: Any = torch.zeros((B, 1, width, P + width), dtype=torch.float32)
         mask.masked_fill_(~torch.from_numpy(allowed)[:, None], torch.finfo(torch.float32).min)
+        if self.sliding_window is not None:
+            # key positions: the prefix at 0..P-1, a row's tokens at P + their position
+            key_pos = np.concatenate([np.broadcast_to(np.arange(P), (B, P)), positions + P], axis=1)
+            in_window = (positions + P)[:, :, None] - key_pos[:, None, :] < self.sliding_window
+            sliding = torch.zeros_like(mask)
+            sliding.masked_fill_(~torch.from_numpy(allowed & in_window)[:, None], torch.finfo(torch.float32).min)
+            mask = {"full_attention": mask, "sliding_attention": sliding}
         past = self._cache_for(cache, B, copy_first=copy_cache)
         hidden = self.decoder(
             input_ids=torch.from_numpy(input_ids),
