@@ -21,7 +21,7 @@ from pawflow.errors import BaseModelError
 from pawflow.storage import atomic_write_text
 
 _HASH_LOCK = threading.Lock()
-_INFO_VERSION = 2  # bump when BaseModelInfo gains fields, so cached header facts are re-read
+_INFO_VERSION = 3  # bump when BaseModelInfo gains fields, so cached header facts are re-read
 
 
 class BaseModelInfo(BaseModel):
@@ -43,6 +43,7 @@ class BaseModelInfo(BaseModel):
     chat_template: str | None = None
     bos_token: str | None = None
     eos_token: str | None = None
+    add_bos: bool = False  # tokenizer.ggml.add_bos_token: the plain layout (no chat template) starts with BOS
 
     def shape_key(self) -> tuple[str, int, int, int, int, int]:
         """The fields an adapter's tensor shapes depend on."""
@@ -143,6 +144,7 @@ def _read_info(path: Path) -> BaseModelInfo:
         chat_template=_field(reader, "tokenizer.chat_template"),
         bos_token=_token_text(reader, "tokenizer.ggml.bos_token_id"),
         eos_token=_token_text(reader, "tokenizer.ggml.eos_token_id"),
+        add_bos=bool(_field(reader, "tokenizer.ggml.add_bos_token") or False),
     )
 
 

@@ -19,6 +19,12 @@ from pawflow.program import INPUT_PLACEHOLDER, JsonOutput, LabelsOutput, TextOut
 
 _SENTINEL = "\u0000PAWFLOW_INPUT\u0000"
 _INPUT_BLOCK = "[INPUT]\n{input}\n[END_INPUT]"
+# A base without a chat template (a pretrained GGUF such as the Gemma 3 270M wheel) has no answer turn to
+# start, so the plain layout opens an output block itself: without it such a base continued the prompt's
+# own markup ("[INPUT]", "[OUTPUT]") instead of answering (0 of 20 validation facts answered, vs 5 with
+# the marker; measured on gemma3-270m). The markers that would start the next block end a text answer.
+OUTPUT_MARKER = "[OUTPUT]\n"
+PLAIN_LAYOUT_STOPS: tuple[str, ...] = ("[END_OUTPUT]", "[INPUT]", "[OUTPUT]")
 
 
 def render_chat(
@@ -30,7 +36,10 @@ def render_chat(
 ) -> str:
     """Render chat messages with the base's template; bases without one get a plain layout."""
     if not base.chat_template:
-        text = "\n\n".join(m["content"] for m in messages)
+        # The runtime tokenizes prompts without adding BOS (chat templates write it themselves), so a
+        # base whose tokenizer wants one gets it here: Gemma 3 without BOS repeats markup instead of answering.
+        bos = base.bos_token if base.add_bos and base.bos_token else ""
+        text = bos + "\n\n".join(m["content"] for m in messages)
         return text + ("\n" if add_generation_prompt else "")
     bos, eos = base.bos_token or "", base.eos_token or ""
     env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
@@ -50,9 +59,15 @@ def _raise(message: str) -> None:
 
 
 def render_template(base: BaseModelInfo, pseudo_program: str, *, base_path: Path | None = None) -> str:
-    """The program's prompt template: one user turn = pseudo-program + input block, then the answer turn."""
+    """The program's prompt template: one user turn = pseudo-program + input block, then the answer turn.
+
+    A base without a chat template gets the plain layout with an ``[OUTPUT]`` line where the answer
+    turn would start (see ``OUTPUT_MARKER``); the runtime then also stops text at ``PLAIN_LAYOUT_STOPS``.
+    """
     user = f"{pseudo_program.strip()}\n\n" + _INPUT_BLOCK.format(input=_SENTINEL)
     rendered = render_chat(base, [{"role": "user", "content": user}], base_path=base_path)
+    if not base.chat_template:
+        rendered += OUTPUT_MARKER
     if rendered.count(_SENTINEL) != 1:
         raise ValueError("the base's chat template dropped or duplicated the user message")
     return rendered.replace(_SENTINEL, INPUT_PLACEHOLDER)

@@ -70,3 +70,27 @@ def test_programs_refuse_the_other_base(gemma_path, base_info, base_path, tmp_pa
     monkeypatch.delenv("PAWFLOW_BASE")
     with pytest.raises(BaseMismatchError, match="Gemma 3 270m"):
         pawflow.load(gemma_program)
+
+
+def test_text_program_on_a_base_without_chat_template_answers(gemma_interp):
+    """A pretrained base has no answer turn: the plain layout opens an output block, and the runtime stops
+    text at the next block's marker. Without that, Gemma 3 270M continued the markup ("[INPUT]", "[OUTPUT]")."""
+    from pawflow.program import TextOutput
+    from pawflow.prompting import OUTPUT_MARKER
+
+    base = gemma_interp.base_info
+    assert not base.chat_template
+    text = TextOutput()
+    pseudo = default_pseudo_program(
+        "Answer the question in one short sentence.",
+        [{"input": "What is the capital of Portugal?", "output": "The capital of Portugal is Lisbon."},
+         {"input": "What is the chemical symbol for iron?", "output": "The chemical symbol for iron is Fe."}],
+        text,
+    )
+    template = render_template(base, pseudo)
+    assert template.endswith(OUTPUT_MARKER)
+    program = Program.build(name="qa", base=base, prompt_template=template, output=text)
+    answer = Function(program, gemma_interp).run("What is the capital of France?").value
+    assert answer.strip() and not answer.lstrip().startswith("[")
+    assert not any(marker in answer for marker in ("[INPUT]", "[OUTPUT]", "[END_OUTPUT]"))
+    assert "Paris" in answer
