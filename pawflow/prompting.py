@@ -73,6 +73,14 @@ def render_template(base: BaseModelInfo, pseudo_program: str, *, base_path: Path
     return rendered.replace(_SENTINEL, INPUT_PLACEHOLDER)
 
 
+def text_stops(stop: Sequence[str], base: BaseModelInfo) -> tuple[str, ...]:
+    """A text program's stop strings on ``base``: its own, plus the plain layout's block markers.
+
+    Every backend that generates text asks here, so a pretrained base stops after its answer whichever
+    backend runs it (it would otherwise run on into the next ``[INPUT]`` block)."""
+    return tuple(stop) + (() if base.chat_template else PLAIN_LAYOUT_STOPS)
+
+
 def format_output(value: Any) -> str:
     """How an example's output appears in a pseudo-program and in training targets."""
     if isinstance(value, str):

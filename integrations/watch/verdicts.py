@@ -146,8 +146,7 @@ class Classifier:
         wanted: list[list[tuple[str, str, bool]]] = []  # per record: (text, shape, cut)
         pending: dict[str, str] = {}  # shape -> text to send (first seen)
         resolved: dict[str, tuple[tuple[str, float], bool]] = {}  # shape -> (verdict, cached)
-        batch_fresh: list[str] = []  # cache off: each distinct text of this batch, once
-        batch_seen: set[str] = set()
+        batch_fresh: dict[str, None] = {}  # cache off: each distinct text of this batch, once, in order
         for record in records:
             items = []
             for text in record.texts:
@@ -161,20 +160,17 @@ class Classifier:
                     if self.cache.enabled:
                         self.cache.hits += 1  # served by a verdict from this very batch
                         continue
-                    if text not in batch_seen:
-                        batch_seen.add(text)
-                        batch_fresh.append(text)
+                    batch_fresh[text] = None
                     continue
                 hit = self.cache.get(shape)
                 if hit is not None:
                     resolved[shape] = (hit, True)
                 elif self.cache.enabled:
                     pending[shape] = text
-                elif text not in batch_seen:
-                    batch_seen.add(text)
-                    batch_fresh.append(text)
+                else:
+                    batch_fresh[text] = None
             wanted.append(items)
-        fresh_texts = list(pending.values()) if self.cache.enabled else batch_fresh
+        fresh_texts = list(pending.values()) if self.cache.enabled else list(batch_fresh)
         fresh_results = self._run(fresh_texts)
         by_text = {}
         for text, result in zip(fresh_texts, fresh_results):

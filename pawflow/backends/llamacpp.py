@@ -37,7 +37,7 @@ from pawflow.base import BaseModelInfo
 from pawflow.config import Settings, cache_root
 from pawflow.errors import BackendError, ContextLengthError, InputTypeError
 from pawflow.program import JsonOutput, LabelsOutput, Program
-from pawflow.prompting import PLAIN_LAYOUT_STOPS
+from pawflow.prompting import text_stops
 from pawflow.storage import atomic_write_bytes
 
 N_SEQ_MAX = 64  # sequences per context; llama.cpp allows 256, but each chunk's inputs share one KV view
@@ -371,9 +371,7 @@ class LlamaCppBackend:
             if isinstance(output, JsonOutput):
                 row.sampler = self._grammar_sampler(self._json_grammar(output))
         gen = program.generation
-        stop = tuple(gen.stop)
-        if not self.base_info.chat_template:
-            stop += PLAIN_LAYOUT_STOPS  # a pretrained base runs on past its answer into the next block
+        stop = text_stops(gen.stop, self.base_info)
         self._lockstep(chunk, n_prefix, gen.max_tokens, stop, gen.temperature, results)
 
     def _lockstep(self, chunk: list[_Row], n_prefix: int, max_tokens: int, stop: tuple[str, ...],

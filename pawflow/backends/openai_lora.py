@@ -48,6 +48,7 @@ from pawflow.base import BaseModelInfo
 from pawflow.config import Settings
 from pawflow.errors import BackendError, ConfigError, ContextLengthError, InputTypeError, OutputValidationError
 from pawflow.program import JsonOutput, LabelsOutput, Program
+from pawflow.prompting import text_stops
 
 TABLE = "openai_lora"
 ENV_PREFIX = "PAWFLOW_OPENAI_"
@@ -290,7 +291,8 @@ class OpenAILoraBackend:
             return self._labels(model, prompt, output.labels)
         body: dict[str, Any] = {
             "model": model, "prompt": prompt, "max_tokens": program.generation.max_tokens,
-            "temperature": program.generation.temperature, "stop": list(program.generation.stop) or None,
+            "temperature": program.generation.temperature,
+            "stop": list(text_stops(program.generation.stop, self.base_info)) or None,
         }
         if isinstance(output, JsonOutput):
             body.update(self._json_constraint(output))

@@ -24,7 +24,7 @@ from integrations.toolcall15.pipeline import text as tx
 from integrations.toolcall15.pipeline.conversation import Call, Conversation, key_number, result_error, result_items
 from integrations.toolcall15.pipeline.dates import iso_datetime, parse_date, parse_duration, parse_time
 from integrations.toolcall15.pipeline.replies import flat, summarize
-from integrations.toolcall15.pipeline.tickers import company_in, company_mention, looks_like_ticker, ticker_for
+from integrations.toolcall15.pipeline.tickers import company_mention, looks_like_ticker, ticker_for
 
 # The fields tc-arg fills per tool (a field whose value is exact — a date, a unit — is not asked for).
 ARG_FIELDS: dict[str, tuple[str, ...]] = {
