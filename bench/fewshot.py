@@ -262,7 +262,9 @@ def run_one(
 
     for method in result.outcomes:
         # each built program once, without a bias; every calibrated twin's answers follow from its scores
-        values, scores, ms[method] = program_predictions(program_of(method, request.output), texts, base)
+        built = result.outcomes[method].output  # a method that shapes the output (channel documents)
+        unbiased = (built if isinstance(built, LabelsOutput) else request.output).model_copy(update={"bias": None})
+        values, scores, ms[method] = program_predictions(program_of(method, unbiased), texts, base)
         predictions[method] = values
         for name, report in result.reports.items():
             if report.method == method and report.rule is not None:
@@ -286,7 +288,8 @@ def run_one(
             return None, None
         return round(macro_f1(gold, predictions[name], labels), 4), round(f1_of(gold, predictions[name], positive), 4)
 
-    for name, key in (("prompt", "prompt"), ("prompt+calibrated", "prompt_cal"), ("fit", "fit"), ("fit+calibrated", "fit_cal")):
+    for name, key in (("prompt", "prompt"), ("prompt+calibrated", "prompt_cal"), ("channel", "channel"),
+                      ("channel+calibrated", "channel_cal"), ("fit", "fit"), ("fit+calibrated", "fit_cal")):
         row[f"{key}_f1"], row[f"{key}_pos_f1"] = f1s(name)
     row["candidates_f1"] = {name: f1s(name)[0] for name in predictions if name != "shipped"}
     row.update(
@@ -330,7 +333,7 @@ def base_record(base) -> dict[str, Any]:
 
 def table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> Table:
     out = Table(title="few-shot: macro-F1 on test rows nobody compiled with (measured under load)")
-    for column in ("set", "k", "test n (pos)", "baseline", "prompt", "prompt+cal", "fit", "fit+cal", "shipped", "chose", "CV estimate (F1, acc, n)", "compile s", "ms/row"):
+    for column in ("set", "k", "test n (pos)", "baseline", "prompt", "prompt+cal", "channel", "channel+cal", "fit", "fit+cal", "shipped", "chose", "CV estimate (F1, acc, n)", "compile s", "ms/row"):
         out.add_column(column, justify="left" if column in ("set", "chose", "CV estimate (F1, acc, n)") else "right")
 
     def cell(value) -> str:
@@ -341,14 +344,16 @@ def table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> Table:
         est = row["estimate"].get(chosen) if chosen else None
         out.add_row(
             row["set"], str(row["k"]), f"{row['test_n']} ({row['test_positive']})", f"{row['baseline_f1']:.3f}",
-            cell(row["prompt_f1"]), cell(row.get("prompt_cal_f1")), cell(row["fit_f1"]), cell(row.get("fit_cal_f1")),
+            cell(row["prompt_f1"]), cell(row.get("prompt_cal_f1")), cell(row.get("channel_f1")), cell(row.get("channel_cal_f1")),
+            cell(row["fit_f1"]), cell(row.get("fit_cal_f1")),
             f"[bold]{row['shipped_f1']:.3f}[/]", row["shipped"][:24],
             f"{est['macro_f1']:.2f}, {est['accuracy']:.2f} [{est['accuracy_95'][0]:.2f}-{est['accuracy_95'][1]:.2f}] n={est['n']}" if est else "—",
             f"{row['compile_s']:.0f}", f"{row['ms_per_row']:.0f}" if row.get("ms_per_row") else "—",
         )
     out.add_row(
         "[bold]mean[/]", "", "", cell(summary["mean_baseline_f1"]), cell(summary["mean_prompt_f1"]),
-        cell(summary.get("mean_prompt_cal_f1")), cell(summary.get("mean_fit_f1")), cell(summary.get("mean_fit_cal_f1")),
+        cell(summary.get("mean_prompt_cal_f1")), cell(summary.get("mean_channel_f1")), cell(summary.get("mean_channel_cal_f1")),
+        cell(summary.get("mean_fit_f1")), cell(summary.get("mean_fit_cal_f1")),
         f"[bold]{summary['mean_shipped_f1']:.3f}[/]", "", "", cell(summary.get("mean_compile_s")), "",
     )
     return out
@@ -366,6 +371,8 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "mean_baseline_f1": mean_of("baseline_f1"),
         "mean_prompt_f1": mean_of("prompt_f1"),
         "mean_prompt_cal_f1": mean_of("prompt_cal_f1"),
+        "mean_channel_f1": mean_of("channel_f1"),
+        "mean_channel_cal_f1": mean_of("channel_cal_f1"),
         "mean_fit_f1": mean_of("fit_f1"),
         "mean_fit_cal_f1": mean_of("fit_cal_f1"),
         "mean_compile_s": mean_of("compile_s", 1),

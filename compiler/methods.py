@@ -297,4 +297,5 @@ class FitMethod(CompileMethod):
 # --------------------------------------------------------------------------- more methods
 # Methods defined in their own modules register on import (they import this module's API).
 import compiler.auto  # noqa: E402,F401  (registers "auto")
+import compiler.channel  # noqa: E402,F401  (registers "channel")
 import compiler.hypernet.method  # noqa: E402,F401  (registers "hypernet")

@@ -57,12 +57,23 @@ class LabelsOutput(BaseModel):
     # compiler calibrates on held-out confidences (a small base often leans to one label everywhere
     # while its confidence still ranks inputs well). None: the model's own argmax.
     bias: dict[str, float] | None = None
+    # Noisy-channel scoring (Min et al. 2022): label -> the text an input follows when it is read as
+    # that label (the spec and that label's examples). The runtime scores log P(input | label's text)
+    # for every label instead of log P(label | input): a small base models text far better than it
+    # follows an instruction, and the per-label likelihoods do not lean to one label the way a 135M
+    # model's answer does. None: direct scoring of the label tokens after the prompt.
+    channel: dict[str, str] | None = None
 
     @model_validator(mode="after")
     def _bias_names_labels(self) -> "LabelsOutput":
         unknown = sorted(set(self.bias or {}) - set(self.labels))
         if unknown:
             raise ValueError(f"bias names labels that do not exist: {unknown}")
+        if self.channel is not None and set(self.channel) != set(self.labels):
+            raise ValueError(
+                f"channel must give one text per label: missing {sorted(set(self.labels) - set(self.channel))}, "
+                f"unknown {sorted(set(self.channel) - set(self.labels))}"
+            )
         return self
 
     def apply_bias(self, logprobs: dict[str, float]) -> dict[str, float]:
@@ -219,9 +230,10 @@ class Program:
             source_sha256=source_sha256,
             created_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         )
-        identity = json.dumps(
-            pawflow_meta.model_dump(mode="json", by_alias=True, exclude={"created_at"}), sort_keys=True
-        )
+        dumped = pawflow_meta.model_dump(mode="json", by_alias=True, exclude={"created_at"})
+        if dumped["output"].get("channel", 0) is None:
+            del dumped["output"]["channel"]  # programs from before channel scoring keep their ids
+        identity = json.dumps(dumped, sort_keys=True)
         meta = ProgramMeta(
             program_id=_sha256(identity.encode()),
             interpreter=interpreter or base.name,

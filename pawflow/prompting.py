@@ -118,3 +118,24 @@ def default_pseudo_program(
             lines.append(f"Input: {item_in}")
             lines.append(f"Output: {format_output(item_out)}")
     return "\n".join(lines).strip()
+
+
+# ------------------------------------------------------------------------- noisy-channel labels
+# A channel program (LabelsOutput.channel) reads every label as a short document: the spec, then
+# "Examples of inputs labelled L:" and one example per line. The runtime scores how likely the input
+# is as the next line of each label's document. One item per line, so an input's own line breaks
+# and runs of spaces are folded (the compiler lists its examples through the same function).
+
+
+def channel_item(text: str) -> str:
+    """An input as one item line of a channel document (whitespace folded, no line breaks)."""
+    return " ".join(str(text).split())
+
+
+CHANNEL_ITEM_END = "\n"  # scored after the input: "the item ends here" is part of its likelihood
+
+
+def channel_text(spec: str, label: str, examples: Sequence[str]) -> str:
+    """Label ``label``'s document: the spec, that label's examples as items, and the open next item."""
+    head = spec.strip() + "\n\n" + f"Examples of inputs labelled {label}:\n"
+    return head + "".join(f"- {channel_item(text)}\n" for text in examples) + "- "

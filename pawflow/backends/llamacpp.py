@@ -25,13 +25,14 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from pawflow.backends.base import BackendStats, RawOutput
 from pawflow.backends.cpu_load import ThreadAdvisor
 from pawflow.backends.llamacpp_batch import LabelPlan, TokenBatch, log_softmax_rows
+from pawflow.backends.llamacpp_channel import run_channel
 from pawflow.backends.process import close_at_exit, rss_bytes  # noqa: F401 - re-exported for callers
 from pawflow.base import BaseModelInfo
 from pawflow.config import Settings, cache_root
@@ -180,8 +181,18 @@ class LlamaCppBackend:
             if not inputs:
                 return []
             self._choose_threads()
-            n_prefix = self._activate(program, cache_prefix)
             output = program.output
+            if isinstance(output, LabelsOutput) and output.channel is not None:
+                self._set_adapter(self._load_adapter(program) if program.adapter is not None else None)
+                try:
+                    results_channel = run_channel(self, program, list(inputs), cache_prefix=cache_prefix, truncate=truncate)
+                finally:
+                    self._drop_rows()
+                    if not cache_prefix:
+                        self._clear()
+                self.stats.calls += len(inputs)
+                return results_channel
+            n_prefix = self._activate(program, cache_prefix)
             plan = self._label_plan(output.labels) if isinstance(output, LabelsOutput) else None
             extra = plan.chain_tokens if plan else program.generation.max_tokens
             suffix = self._tokenize(program.suffix, special=True)
@@ -265,6 +276,45 @@ class LlamaCppBackend:
             if self._advisor is None and self._n_threads != self.settings.threads:
                 self._lib.llama_set_n_threads(self._ctx, self.settings.threads, self.settings.threads)
                 self._n_threads = self.settings.threads
+
+    # ------------------------------------------------------------------ for pawflow.backends.llamacpp_channel
+
+    def tokenize_document(self, text: str) -> list[int]:
+        """A channel document's tokens: BOS when the base asks for one, the text as plain text."""
+        if not text:
+            return []
+        return self._model.tokenize(text.encode("utf-8"), add_bos=True, special=False)
+
+    @property
+    def prefix_tokens(self) -> list[int]:
+        return self._prefix_tokens
+
+    @property
+    def max_sequences(self) -> int:
+        return N_SEQ_MAX
+
+    @property
+    def max_logit_rows(self) -> int:
+        return max(1, LOGITS_BUDGET_BYTES // (4 * self._n_vocab))
+
+    @property
+    def batch(self) -> TokenBatch:
+        return self._batch
+
+    def fork_sequence(self, seq: int, *, keep: int) -> None:
+        """Sequence ``seq`` shares the first ``keep`` cells of sequence 0 (no data is copied)."""
+        self._lib.llama_memory_seq_cp(self._memory, 0, seq, -1, -1)
+        self._lib.llama_memory_seq_rm(self._memory, seq, keep, -1)
+
+    def decode(self, batch: TokenBatch) -> None:
+        self._decode(batch)
+
+    def logits(self, n_rows: int) -> np.ndarray:
+        return self._all_logits(n_rows)
+
+    def drop_sequences(self, seqs: Sequence[int]) -> None:
+        for seq in seqs:
+            self._lib.llama_memory_seq_rm(self._memory, seq, -1, -1)
 
     # ------------------------------------------------------------------ planning rows and chunks
 
@@ -518,13 +568,22 @@ class LlamaCppBackend:
     def _activate(self, program: Program, cache_prefix: bool) -> int:
         """Apply the program's adapter and put its prefix in sequence 0; return the prefix length."""
         self._set_adapter(self._load_adapter(program) if program.adapter is not None else None)
+        return self.use_prefix(
+            program.key, lambda: self._tokenize(program.prefix, special=True), f"the prefix of {program.name!r}", cache_prefix
+        )
+
+    def use_prefix(self, key: str, tokens_of: Callable[[], list[int]], what: str, cache_prefix: bool) -> int:
+        """Put the prefix ``key`` in sequence 0 (restored from the cache, or evaluated); return its length.
+
+        ``tokens_of`` is only called when the prefix must be evaluated: a cached prefix is not even
+        re-tokenised. The adapter must already be the one the prefix was computed under.
+        """
         if not cache_prefix:
             self._clear()
-            tokens = self._tokenize(program.prefix, special=True)
-            self._check_room(len(tokens), f"the prefix of {program.name!r}")
+            tokens = tokens_of()
+            self._check_room(len(tokens), what)
             self._eval_prefix(tokens)
             return len(tokens)
-        key = program.key
         state = self._prefixes.get(key)
         if self._resident == key and state is not None:
             return len(state.tokens)
@@ -533,12 +592,12 @@ class LlamaCppBackend:
             if state.blob is not None:
                 done = self._lib.llama_state_seq_set_data(self._ctx, state.blob, state.nbytes, 0)
                 if done == 0:
-                    raise BackendError(f"restoring the cached prefix of {program.name!r} failed")
+                    raise BackendError(f"restoring the cached {what} failed")
             self._prefixes.move_to_end(key)
             self.stats.prefix_restores += 1
         else:
-            tokens = self._tokenize(program.prefix, special=True)
-            self._check_room(len(tokens), f"the prefix of {program.name!r}")
+            tokens = tokens_of()
+            self._check_room(len(tokens), what)
             self._eval_prefix(tokens)
             state = self._save_prefix(key, tokens)
             self.stats.prefix_evals += 1

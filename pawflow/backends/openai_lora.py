@@ -157,6 +157,13 @@ class OpenAILoraBackend:
             if not isinstance(text, str):
                 raise InputTypeError(f"program {program.name!r} takes text input, got {type(text).__name__}",
                                      hint="pass a str (serialise structured data with json.dumps first)")
+        output = program.output
+        if isinstance(output, LabelsOutput) and output.channel is not None:
+            raise BackendError(
+                f"program {program.name!r} scores its labels the noisy-channel way (log P(input | label's document)), "
+                "which this OpenAI-compatible backend does not implement",
+                hint="run it on the local llama.cpp backend, or recompile it with --method prompt or fit",
+            )
         model = self.model_for(program)
         with self._lock:
             if model != self._last_model:

@@ -51,7 +51,9 @@ def test_auto_records_a_cross_validated_estimate_with_its_n(auto_build):
     details = program.meta.pawflow.compile.details
     assert program.meta.pawflow.compile.method == "auto"
     auto = details["auto"]
-    assert set(auto["candidates"]) == {"prompt", "fit", "prompt+calibrated", "fit+calibrated"}
+    assert set(auto["candidates"]) == {
+        "prompt", "channel", "fit", "prompt+calibrated", "channel+calibrated", "fit+calibrated"
+    }
     assert details["chosen"] in auto["candidates"]
     estimate = details["estimate"]
     assert estimate["n"] == 4 and "cross-validation over 4 example(s)" in estimate["how"]
@@ -71,6 +73,8 @@ def test_auto_records_a_cross_validated_estimate_with_its_n(auto_build):
     # nothing measured on fitted rows is called held-out
     assert "eval_exact_match_torch" not in json.dumps(details)
     assert (program.adapter is not None) == details["chosen"].startswith("fit")
+    # a shipped channel program carries its label documents; any other does not
+    assert (program.output.channel is not None) == details["chosen"].startswith("channel")
 
 
 def test_auto_writes_choice_and_estimate_to_the_manifest(auto_build):
@@ -87,7 +91,7 @@ def test_the_shipped_program_runs(auto_build):
 
 
 def _report(name: str, gold: list[str], predicted: list[str]) -> CandidateReport:
-    return CandidateReport(name=name, estimate=Estimate.of(gold, predicted, ["A", "B"]))
+    return CandidateReport(name=name, estimate=Estimate.of(gold, predicted, ["A", "B"]), predictions=list(predicted))
 
 
 GOLD = ["A", "B", "A", "B", "A", "B", "A", "B"]
@@ -137,3 +141,35 @@ def test_unknown_candidates_are_refused_with_the_registered_names(tmp_path):
     source.write_text(SOURCE.replace("folds: 2,", "folds: 2, candidates: [prompt, nonsense],"))
     with pytest.raises(CompileError, match=r"\['nonsense'\].*registered methods: .*fit"):
         compile_file(source)
+
+
+def test_the_preferred_candidate_ships_unless_another_is_significantly_better():
+    majority = Estimate.of(GOLD, ["A"] * 8, ["A", "B"])
+    # channel 6/8 right, the calibrated prompt 7/8: one row apart is no evidence (p = 0.5): channel ships
+    channel = _report("channel", GOLD, GOLD[:6] + ["B", "A"])
+    prompt = _report("prompt", GOLD, ["A"] * 8)
+    twin = _report("prompt+calibrated", GOLD, GOLD[:7] + ["A"])
+    candidates = {"prompt": prompt, "prompt+calibrated": twin, "channel": channel}
+    chosen, why, beats = choose(candidates, majority, gold=GOLD, prefer="channel")
+    assert chosen == "channel" and beats and "no other answered the held-out rows significantly better" in why
+    assert "prompt+calibrated p = 0.50" in why
+    # without a preference the best point estimate wins, as before
+    assert choose(candidates, majority)[0] == "prompt+calibrated"
+    # 16 rows, fit right on 6 rows where channel is wrong and never the other way: p = 1/64 < 0.05
+    gold16 = GOLD * 2
+    weak = _report("channel", gold16, ["A"] * 8 + gold16[8:10] + ["B", "B"] + gold16[12:])
+    weak = weak.model_copy(update={"estimate": Estimate.of(gold16, weak.predictions, ["A", "B"])})
+    strong = _report("fit", gold16, gold16)
+    prompt16 = _report("prompt", gold16, ["A"] * 16)
+    maj16 = Estimate.of(gold16, ["A"] * 16, ["A", "B"])
+    chosen, why, _ = choose({"prompt": prompt16, "channel": weak, "fit": strong}, maj16, gold=gold16, prefer="channel")
+    assert chosen == "fit" and "significantly better than the preferred channel" in why and "p = 0.0" in why
+
+
+def test_a_preferred_candidate_below_plain_prompt_does_not_ship():
+    majority = Estimate.of(GOLD, ["A"] * 8, ["A", "B"])
+    inverted = ["B" if g == "A" else "A" for g in GOLD]
+    prompt = _report("prompt", GOLD, GOLD[:6] + ["B", "A"])
+    channel = _report("channel", GOLD, inverted)
+    chosen, why, beats = choose({"prompt": prompt, "channel": channel}, majority, gold=GOLD, prefer="channel")
+    assert chosen == "prompt" and beats and "(the preferred channel scored below the majority label or plain prompt)" in why

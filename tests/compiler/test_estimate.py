@@ -121,3 +121,17 @@ def test_nested_midpoint_predictions_use_the_other_folds_only():
         rest = [i for i in range(6) if i not in fold]
         bias = midpoint_bias([scores[i] for i in rest], [gold[i] for i in rest], ["A", "B"])
         assert [nested[i] for i in fold] == [decide(scores[i], bias) for i in fold]
+
+
+def test_paired_better_p_is_the_one_sided_exact_mcnemar_test():
+    from compiler.estimate import paired_better_p
+
+    gold = ["A"] * 8
+    # challenger right on 5 rows where the incumbent is wrong, never the reverse: 1/2**5
+    assert paired_better_p(gold, ["A"] * 8, ["B"] * 5 + ["A"] * 3) == pytest.approx(1 / 32)
+    # one row each way: P(X >= 1 | n=2) = 3/4; the reverse question has the same p
+    assert paired_better_p(gold, ["A", "B"] + ["A"] * 6, ["B", "A"] + ["A"] * 6) == pytest.approx(0.75)
+    # no row where exactly one is right: no evidence at all
+    assert paired_better_p(gold, ["B"] * 8, ["B"] * 8) == 1.0
+    # the incumbent better: the challenger's p is large
+    assert paired_better_p(gold, ["B"] * 4 + ["A"] * 4, ["A"] * 8) == 1.0
