@@ -41,7 +41,7 @@ def register(kit: ToolKit) -> None:
             str,
             Field(description="a program source as YAML text (name, spec, output, examples), or the path of a source file"),
         ],
-        method: Annotated[str | None, Field(description="compile method: prompt (seconds) or fit (minutes, LoRA); default: the source's")] = None,
+        method: Annotated[str | None, Field(description="compile method: prompt (seconds), channel (labels, seconds: P(input | label's examples)), auto (labels from a few examples: cross-validated choice, minutes) or fit (minutes, LoRA); default: the source's")] = None,
     ) -> dict[str, Any]:
         """Compile a program source into this server's programs folder; its tool appears when done.
         Long: reports progress by stage and can be cancelled (the folder then keeps the old program)."""
