@@ -541,10 +541,11 @@ def auto_compile(
 
 @register_method
 class AutoMethod(CompileMethod):
-    """Cross-validate prompt and a regularised fit on the examples; ship the best; record the estimate."""
+    """Cross-validate the candidates (prompt, channel, a regularised fit) on the examples; ship the
+    preferred one unless another is significantly better; record the estimate and why."""
 
     name = "auto"
-    summary = "cross-validated choice between prompt and a few-example fit"
+    summary = "cross-validated choice among prompt, channel and a few-example fit"
     Options = AutoOptions
 
     def run(self, request: CompileRequest, options: BaseModel, base: BaseSpec, progress: ProgressFn) -> MethodOutcome:
