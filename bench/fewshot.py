@@ -308,6 +308,7 @@ def run_one(
         estimate={name: r.estimate.summary() for name, r in result.reports.items()},
         majority_estimate=result.majority.summary(),
         why=result.why,
+        skipped=result.extra.get("skipped"),  # candidates not cross-validated: they could not change the choice
         calibration=result.extra.get("calibration"),
         derived_rows=result.derived_counts,
     )
@@ -381,6 +382,22 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def write_source(path: Path, spec: dict[str, Any], k: int, examples: list[tuple[str, str]]) -> None:
+    """The source a user would write for this set: its spec, labels and k examples, compiled with ``auto``."""
+    from pawflow.storage import atomic_write_text
+
+    source = {
+        "name": f"{spec['name']}-k{k}",
+        "spec": " ".join(spec["spec"].split()),
+        "output": {"type": "labels", "labels": list(spec["labels"])},
+        "examples": [{"input": t, "output": o} for t, o in examples],
+        "compile": {"method": "auto"},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, yaml.safe_dump(source, sort_keys=False, allow_unicode=True, width=120))
+    err.print(f"wrote {path}")
+
+
 def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
@@ -398,6 +415,10 @@ def main(
     ),
     options_json: str = typer.Option("{}", "--options", help='auto options as JSON, e.g. \'{"steps": 8}\'.'),
     out: Optional[Path] = typer.Option(None, help="Also write the JSON here (atomically, after each row)."),
+    write_sources: Optional[Path] = typer.Option(
+        None, help="Only write each set's k-example source YAML (what a user compiles: `pawflow compile "
+        "DIR/SET-kK.yaml`) into this folder, then stop."
+    ),
     show: Optional[list[Path]] = typer.Option(
         None, help="Only print the table (or --json) of JSON files written by --out; several are merged "
         "(runs of different sets side by side)."
@@ -458,6 +479,10 @@ def main(
         for spec in specs:
             data = load_rows(spec)
             test, examples_by_k = split(spec, data, test_rows, ks, which=split_name)
+            if write_sources is not None:
+                for kk in ks:
+                    write_source(write_sources / f"{spec['name']}-k{kk}.yaml", spec, kk, examples_by_k[kk])
+                continue
             sources[spec["name"]] = {
                 "kind": spec["kind"], "source": " ".join(spec["source"].split()), "licence": spec["licence"],
                 "rows": len(data), "positive_share": round(sum(o == spec["positive"] for _, o in data) / len(data), 3),
@@ -470,6 +495,8 @@ def main(
                     payload = {"sets": rows, "summary": summarize(rows), "sources": sources, "base": base_spec.info.name,
                                "base_info": base_record(base_spec), "options": overrides, "split": split_name}
                     atomic_write_text(out, json.dumps(payload, indent=2) + "\n")
+    if write_sources is not None:
+        return
     summary = summarize(rows)
     payload = {
         "sets": rows, "summary": summary, **summary, "sources": sources, "base": base_spec.info.name,

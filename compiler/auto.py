@@ -12,7 +12,9 @@ the wrong thing. So ``auto``:
    label-keeping perturbations, near-misses the spec names) — and scores the held-out rows:
    ``prompt`` through the llama.cpp runtime, ``fit`` with the torch model (same decision rule);
 3. pools the held-out predictions into one estimate per candidate: macro-F1 and accuracy with its
-   95% Wilson interval and n, next to the majority-label baseline measured the same way;
+   95% Wilson interval and n, next to the majority-label baseline measured the same way — cheapest
+   candidates first, and a costlier one (``fit``) is skipped, with the reason recorded, when even a
+   candidate right on every held-out row could not change the choice (``futile_reason``);
 4. ships the best candidate by macro-F1 (ties go to the cheaper ``prompt``), rebuilt on all rows —
    and refuses (``CompileError``) when the best is worse than answering the majority label of the
    examples everywhere (a tie ships, and the record says so), unless ``allow_weak``;
@@ -280,18 +282,81 @@ class _Context:
         )
 
 
-def cross_validate(ctx: _Context, pool: list[Pair]) -> tuple[dict[str, CandidateReport], Estimate, dict[str, Any]]:
-    """Every candidate scored on every row by a program built without that row's fold."""
+def best_possible_p(gold: list[str], incumbent: list[str]) -> float:
+    """The smallest one-sided McNemar p any challenger could reach against ``incumbent`` on these rows.
+
+    A challenger right on every row (and so right on every row the incumbent gets wrong, wrong on none it
+    gets right) has the most lopsided split there is: ``0.5 ** wrong``. If even that is not below
+    ``switch_p``, no candidate can replace the incumbent, whatever it answers.
+    """
+    return paired_better_p(gold, gold, incumbent)
+
+
+def futile_reason(
+    gold: list[str], labels: list[str], preferred: list[str], prompt: list[str] | None, *, prefer: str, switch_p: float
+) -> str | None:
+    """Why no further candidate can change what ``choose`` ships — or None when one could.
+
+    ``choose`` ships ``prefer`` unless it falls below the majority label or plain ``prompt``, or unless a
+    challenger answered the held-out rows *significantly* better. Once ``prefer`` (its pooled answers
+    ``preferred``) and ``prompt`` are cross-validated, both conditions can be checked against the best
+    case of any other candidate, calibrated or not — right on every row: if the preferred candidate is
+    wrong on too few rows for even that to be significant, cross-validating ``fit`` (minutes of LoRA
+    fitting per fold on long prompts) cannot change what ships. Skipping it is a decision-preserving
+    shortcut (futility stopping), not a new rule; tests/compiler/test_auto.py checks the equivalence.
+    """
+    own = Estimate.of(gold, preferred, labels)
+    floor = Estimate.of(gold, [majority_label(gold, labels)] * len(gold), labels).macro_f1
+    if prompt is not None:
+        floor = max(floor, Estimate.of(gold, prompt, labels).macro_f1)
+    if round(own.macro_f1, 6) < round(floor, 6):
+        return None
+    p_best = best_possible_p(gold, preferred)
+    if p_best < switch_p:
+        return None
+    wrong = sum(p != g for p, g in zip(preferred, gold))
+    return (
+        f"{prefer} is wrong on {wrong} of {len(gold)} held-out rows, so a candidate right on every row would "
+        f"beat it with one-sided McNemar p = {p_best:.3f}, not below switch_p = {switch_p}: "
+        f"no other candidate could replace it"
+    )
+
+
+def cross_validate(
+    ctx: _Context, pool: list[Pair], prefer: str | None = None
+) -> tuple[dict[str, CandidateReport], Estimate, dict[str, Any]]:
+    """Every candidate scored on every row by a program built without that row's fold.
+
+    Candidates run cheapest first (``prompt``, the preferred one, then by cost); before each costlier one,
+    ``_futility`` checks whether it could still change the choice, and skips it (recorded under
+    ``skipped``) when it could not.
+    """
     options = ctx.options
     gold = [label for _, label in pool]
     folds = stratified_folds(gold, options.folds, options.seed)
-    scores: dict[str, list[dict[str, float]]] = {name: [{}] * len(pool) for name in options.candidates}
-    seconds: dict[str, float] = {name: 0.0 for name in options.candidates}
-    for number, fold in enumerate(folds, start=1):
-        held = set(fold)
-        train = [pair for i, pair in enumerate(pool) if i not in held]
-        inputs = [pool[i][0] for i in fold]
-        for name in options.candidates:
+    order = sorted(options.candidates, key=lambda n: (n != "prompt", n != prefer, _PREFERENCE.get(n, 1)))
+    scores: dict[str, list[dict[str, float]]] = {}
+    seconds: dict[str, float] = {}
+    skipped: dict[str, str] = {}
+    for name in order:
+        if name not in ("prompt", prefer):
+            reason = None
+            if prefer in scores:
+                reason = futile_reason(
+                    gold, ctx.labels, [decide(s) for s in scores[prefer]],
+                    [decide(s) for s in scores["prompt"]] if "prompt" in scores else None,
+                    prefer=prefer, switch_p=options.switch_p,
+                )
+            if reason is not None:
+                skipped[name] = reason
+                ctx.progress(f"skipping {name}", 1, 1, "cannot change the choice")
+                continue
+        scores[name] = [{}] * len(pool)
+        seconds[name] = 0.0
+        for number, fold in enumerate(folds, start=1):
+            held = set(fold)
+            train = [pair for i, pair in enumerate(pool) if i not in held]
+            inputs = [pool[i][0] for i in fold]
             started = time.perf_counter()
             if name == "prompt":
                 ctx.progress("cross-validating prompt", number - 1, len(folds), f"fold {number}/{len(folds)}")
@@ -304,11 +369,11 @@ def cross_validate(ctx: _Context, pool: list[Pair]) -> tuple[dict[str, Candidate
             seconds[name] += time.perf_counter() - started
             for index, value in zip(fold, fold_scores):
                 scores[name][index] = value
-    ctx.progress("cross-validating prompt", len(folds), len(folds), "done")
+        ctx.progress(f"cross-validating {name}", len(folds), len(folds), "done")
     reports: dict[str, CandidateReport] = {}
     labels = ctx.labels
     calibration: dict[str, Any] = {}
-    for name in options.candidates:
+    for name in [n for n in options.candidates if n in scores]:
         answers = [decide(s) for s in scores[name]]
         plain = Estimate.of(gold, answers, labels)
         reports[name] = CandidateReport(name=name, estimate=plain, seconds=round(seconds[name], 1), predictions=answers)
@@ -329,7 +394,10 @@ def cross_validate(ctx: _Context, pool: list[Pair]) -> tuple[dict[str, Candidate
         "folds": len(folds),
         "sizes": [len(f) for f in folds],
     }
-    return reports, majority, {"calibration": calibration, "folds": fold_info, "gold": gold}
+    extra: dict[str, Any] = {"calibration": calibration, "folds": fold_info, "gold": gold}
+    if skipped:
+        extra["skipped"] = skipped
+    return reports, majority, extra
 
 
 def choose(
@@ -512,10 +580,12 @@ def auto_compile(
         )
     ctx = _Context(request, options, base, progress)
     pool = _stratified_subset(pool_all, options.max_cv_rows, options.seed)
-    reports, majority, extra = cross_validate(ctx, pool)
+    prefer = options.prefer if options.prefer in options.candidates else None
+    reports, majority, extra = cross_validate(ctx, pool, prefer)
     cv_seconds = time.perf_counter() - started
-    prefer = options.prefer if options.prefer in reports else None
     chosen, why, beats = choose(reports, majority, gold=extra.pop("gold"), prefer=prefer, switch_p=options.switch_p)
+    for name, reason in extra.get("skipped", {}).items():
+        why += f"; {name} not cross-validated: {reason}"
     how = extra["folds"]["kind"] + f" cross-validation over {len(pool)} example(s): each scored by a program built without it"
     result = AutoResult(
         chosen=chosen, why=why, beats_majority=beats, reports=reports, majority=majority, extra=extra,

@@ -10,11 +10,13 @@ import json
 import textwrap
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import pawflow
-from compiler.auto import CandidateReport, choose
+from compiler.auto import CandidateReport, best_possible_p, choose, futile_reason
 from compiler.driver import compile_file, read_manifest
-from compiler.estimate import Estimate
+from compiler.estimate import Estimate, majority_label
 from pawflow.errors import CompileError
 from pawflow.program import Program
 
@@ -51,9 +53,16 @@ def test_auto_records_a_cross_validated_estimate_with_its_n(auto_build):
     details = program.meta.pawflow.compile.details
     assert program.meta.pawflow.compile.method == "auto"
     auto = details["auto"]
-    assert set(auto["candidates"]) == {
-        "prompt", "channel", "fit", "prompt+calibrated", "channel+calibrated", "fit+calibrated"
-    }
+    # fit is cross-validated unless it could not change the choice (4 rows: channel is wrong on at most 4,
+    # and 4-0 is p = 0.0625, not significant) — then the record says why it was skipped
+    cheap = {"prompt", "channel", "prompt+calibrated", "channel+calibrated"}
+    if "fit" in auto["candidates"]:
+        assert set(auto["candidates"]) == cheap | {"fit", "fit+calibrated"} and "skipped" not in auto
+        assert auto["calibration"]["fit+calibrated"]["rule"] == "midpoint"
+    else:
+        assert set(auto["candidates"]) == cheap
+        assert "no other candidate could replace it" in auto["skipped"]["fit"]
+        assert "fit not cross-validated" in auto["why"]
     assert details["chosen"] in auto["candidates"]
     estimate = details["estimate"]
     assert estimate["n"] == 4 and "cross-validation over 4 example(s)" in estimate["how"]
@@ -64,7 +73,7 @@ def test_auto_records_a_cross_validated_estimate_with_its_n(auto_build):
     assert auto["derived_rows"]["last_build"]["perturbed"] > 0
     assert "Failed password" in auto["derived_rows"]["spec_cues"]["ALERT"]
     # a calibrated twin's estimate is nested and its bias is recorded; the shipped one is in the program
-    assert auto["calibration"]["fit+calibrated"]["rule"] == "midpoint"
+    assert auto["calibration"]["prompt+calibrated"]["rule"] == "midpoint"
     assert auto["calibration"]["prompt+calibrated"]["nested_cv"]["n"] == 4
     shipped_bias = auto["candidates"][details["chosen"]].get("bias")
     assert program.output.bias == shipped_bias and auto["bias"] == shipped_bias
@@ -173,3 +182,45 @@ def test_a_preferred_candidate_below_plain_prompt_does_not_ship():
     channel = _report("channel", GOLD, inverted)
     chosen, why, beats = choose({"prompt": prompt, "channel": channel}, majority, gold=GOLD, prefer="channel")
     assert chosen == "prompt" and beats and "(the preferred channel scored below the majority label or plain prompt)" in why
+
+
+def test_best_possible_p_is_half_to_the_power_of_the_incumbents_mistakes():
+    assert best_possible_p(GOLD, GOLD) == 1.0  # nothing to beat
+    assert best_possible_p(GOLD, GOLD[:4] + ["B", "A", "B", "A"]) == 0.5**4
+    assert best_possible_p(GOLD, ["B", "A"] * 4) == 0.5**8
+
+
+def test_a_preferred_candidate_wrong_on_four_of_eight_rows_cannot_be_replaced():
+    preferred = GOLD[:4] + ["B", "A", "B", "A"]  # 4 wrong: a perfect challenger gets p = 1/16
+    why = futile_reason(GOLD, ["A", "B"], preferred, ["A"] * 8, prefer="channel", switch_p=0.05)
+    assert why and "wrong on 4 of 8" in why and "p = 0.062" in why
+    # five mistakes leave room for a significant challenger; so does a looser switch_p
+    five = GOLD[:3] + ["A", "B", "A", "B", "A"]  # wrong on the last five: 1/32 is reachable
+    assert futile_reason(GOLD, ["A", "B"], five, None, prefer="channel", switch_p=0.05) is None
+    assert futile_reason(GOLD, ["A", "B"], preferred, ["A"] * 8, prefer="channel", switch_p=0.1) is None
+    # below plain prompt, the best estimate decides, so every candidate must be measured
+    assert futile_reason(GOLD, ["A", "B"], preferred, GOLD[:7] + ["A"], prefer="channel", switch_p=0.05) is None
+
+
+labels_ab = st.sampled_from(["A", "B"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_skipping_a_futile_candidate_never_changes_the_choice(data):
+    """Whatever the skipped candidates would have answered, choose() ships the same program without them."""
+    n = data.draw(st.integers(4, 20))
+    gold = data.draw(st.lists(labels_ab, min_size=n, max_size=n).filter(lambda g: len(set(g)) == 2))
+    answers = st.lists(labels_ab, min_size=n, max_size=n)
+    preferred, prompt = data.draw(answers), data.draw(answers)
+    switch_p = data.draw(st.sampled_from([0.01, 0.05, 0.1, 0.2]))
+    majority = Estimate.of(gold, [majority_label(gold, ["A", "B"])] * n, ["A", "B"])
+    cheap = {"prompt": _report("prompt", gold, prompt), "channel": _report("channel", gold, preferred)}
+    if futile_reason(gold, ["A", "B"], preferred, prompt, prefer="channel", switch_p=switch_p) is None:
+        return
+    costly = {
+        name: _report(name, gold, data.draw(answers)) for name in ("fit", "fit+calibrated")
+    }
+    with_all = choose({**cheap, **costly}, majority, gold=gold, prefer="channel", switch_p=switch_p)
+    without = choose(cheap, majority, gold=gold, prefer="channel", switch_p=switch_p)
+    assert with_all[0] == without[0] == "channel" and with_all[2] == without[2]
