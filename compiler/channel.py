@@ -13,9 +13,21 @@ log P(input | document) per label. The prompt template is the ordinary pseudo-pr
 program still reads as one for tools that show it. Inside ``auto`` it is one more candidate,
 cross-validated like ``prompt`` (each fold's documents list only that fold's training examples) and
 with its calibrated twin (a per-label bias chosen on held-out scores).
+
+Each label's document carries the spec *as it describes that label* (``label_description``): the
+sentences naming no label (what the input is) and those naming this label, without the sentences
+that describe only the others. Why: with the whole spec in every document the documents differ only
+in their examples, and two examples per label say little; with the label's own description the input
+is scored against "Say COMPLAINT when the product broke, did not work, ..." on one side and "Say
+PRAISE when it works well, ..." on the other, so the spec's words count for the label they describe.
+Decided on the few-shot benchmark's dev rows (bench/fewshot.py --split dev, docs/compiling.md) before
+any test row was scored with it; ``spec_in_documents: full`` restores the whole spec.
 """
 
 from __future__ import annotations
+
+import re
+from typing import Literal, Sequence
 
 from pydantic import BaseModel, Field
 
@@ -40,26 +52,67 @@ class ChannelOptions(CommonOptions):
     max_examples_per_label: int = Field(
         default=16, ge=0, le=256, description="examples listed in each label's document (the first N of that label)"
     )
+    spec_in_documents: Literal["label", "full"] = Field(
+        default="label",
+        description="label: each document carries the spec's sentences about its own label (and those naming no "
+        "label); full: the whole spec in every document",
+    )
 
 
-def channel_output(request: CompileRequest, pairs: list[tuple[str, str]], max_per_label: int = 16) -> LabelsOutput:
-    """The request's labels with one channel document per label, listing that label's examples."""
+def _spec_sentences(spec: str) -> list[str]:
+    """The spec's sentences (sentencex, a maintained rule-based segmenter: "e.g." and "Ver. 2" do not end
+    one), each further split at semicolons so "X is ALERT; Y is QUIET" gives each clause its own label."""
+    from sentencex import segment
+
+    text = " ".join(spec.split())
+    return [part.strip() for sentence in segment("en", text) for part in re.split(r";\s+", sentence) if part.strip()]
+
+
+def _names(sentence: str, label: str) -> bool:
+    """Whether ``sentence`` names ``label`` as a word (case-sensitive: labels are usually written as written)."""
+    return re.search(rf"(?<![\w]){re.escape(label)}(?![\w])", sentence) is not None
+
+
+def label_description(spec: str, label: str, labels: Sequence[str]) -> str:
+    """The spec as it describes ``label``: without the sentences that name only other labels.
+
+    Sentences naming no label (what the input is, "Only the label.") and sentences naming ``label``
+    (alone or with others) are kept in order; a spec that names no label comes back whole.
+    """
+    kept = []
+    for sentence in _spec_sentences(spec):
+        named = [name for name in labels if _names(sentence, name)]
+        if not named or label in named:
+            kept.append(sentence)
+    return " ".join(kept)
+
+
+def channel_output(
+    request: CompileRequest, pairs: list[tuple[str, str]], max_per_label: int = 16, spec_in_documents: str = "label"
+) -> LabelsOutput:
+    """The request's labels with one channel document per label: the spec (as it describes that label,
+    or whole) and that label's examples."""
     from pawflow.prompting import channel_text
 
     assert isinstance(request.output, LabelsOutput)
+    labels = request.output.labels
     documents = {
-        label: channel_text(request.spec, label, [text for text, gold in pairs if gold == label][:max_per_label])
-        for label in request.output.labels
+        label: channel_text(
+            label_description(request.spec, label, labels) if spec_in_documents == "label" else request.spec,
+            label, [text for text, gold in pairs if gold == label][:max_per_label],
+        )
+        for label in labels
     }
     return request.output.model_copy(update={"channel": documents})
 
 
 @register_method
 class ChannelMethod(CompileMethod):
-    """Per-label documents (spec + that label's examples); the runtime scores P(input | label's document)."""
+    """Per-label documents (the label's description from the spec + its examples); the runtime scores
+    P(input | label's document)."""
 
     name = "channel"
-    summary = "noisy-channel labels: P(input | spec + the label's examples), no adapter"
+    summary = "noisy-channel labels: P(input | the label's description + examples), no adapter"
     Options = ChannelOptions
 
     def run(self, request: CompileRequest, options: BaseModel, base: BaseSpec, progress: ProgressFn) -> MethodOutcome:
@@ -74,7 +127,7 @@ class ChannelMethod(CompileMethod):
 
         pairs = [(row.input, row.output) for row in [*request.examples, *request.train]]
         progress("building channel documents", 0, 1)
-        output = channel_output(request, pairs, options.max_examples_per_label)
+        output = channel_output(request, pairs, options.max_examples_per_label, options.spec_in_documents)
         pseudo = _pseudo_for(request, pairs)
         progress("building channel documents", 1, 1)
         shown = {label: min(options.max_examples_per_label, sum(gold == label for _, gold in pairs)) for label in output.labels}
@@ -82,6 +135,7 @@ class ChannelMethod(CompileMethod):
             "pseudo_compiler": "fallback",
             "scoring": "channel",
             "examples_per_label": shown,
+            "spec_in_documents": options.spec_in_documents,
             "note": "labels are scored as log P(input | label's document); no adapter",
         }
         return MethodOutcome(pseudo_program=pseudo, prompt_template=_template(base, pseudo), output=output, details=details)

@@ -58,10 +58,10 @@ class LabelsOutput(BaseModel):
     # while its confidence still ranks inputs well). None: the model's own argmax.
     bias: dict[str, float] | None = None
     # Noisy-channel scoring (Min et al. 2022): label -> the text an input follows when it is read as
-    # that label (the spec and that label's examples). The runtime scores log P(input | label's text)
-    # for every label instead of log P(label | input): a small base models text far better than it
-    # follows an instruction, and the per-label likelihoods do not lean to one label the way a 135M
-    # model's answer does. None: direct scoring of the label tokens after the prompt.
+    # that label (the spec as it describes that label, and that label's examples). The runtime scores
+    # log P(input | label's text) for every label instead of log P(label | input): a small base models
+    # text far better than it follows an instruction, and the per-label likelihoods do not lean to one
+    # label the way a 135M model's answer does. None: direct scoring of the label tokens after the prompt.
     channel: dict[str, str] | None = None
 
     @model_validator(mode="after")

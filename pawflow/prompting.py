@@ -136,6 +136,7 @@ CHANNEL_ITEM_END = "\n"  # scored after the input: "the item ends here" is part 
 
 
 def channel_text(spec: str, label: str, examples: Sequence[str]) -> str:
-    """Label ``label``'s document: the spec, that label's examples as items, and the open next item."""
+    """Label ``label``'s document: the spec (the compiler passes the spec as it describes this label,
+    ``compiler.channel.label_description``), that label's examples as items, and the open next item."""
     head = spec.strip() + "\n\n" + f"Examples of inputs labelled {label}:\n"
     return head + "".join(f"- {channel_item(text)}\n" for text in examples) + "- "
