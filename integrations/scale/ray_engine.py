@@ -62,6 +62,52 @@ class RayRunStats:
     worker_pids: list[int] = field(default_factory=list)
 
 
+class DeathLedger:
+    """Which chunk a dead worker was running, so only that one is charged for the death.
+
+    An actor runs its tasks one at a time in submission order, so when it dies the oldest task still
+    in flight on it was running and the rest only queued behind it. The failures of those tasks reach
+    the driver one by one, in any order, possibly after the restarted actor has been given new work —
+    so the decision is taken once, on the *first* failure seen from a worker: its oldest in-flight ref
+    becomes the culprit and every other ref it held an innocent bystander, and both leave the worker's
+    list, which from then on holds only what the restarted actor was given. (Deciding per failure, by
+    whatever is oldest *now*, charged a bystander once the culprit had been taken off the list: a
+    healthy row next to a poison row could be recorded as poison.) Plain bookkeeping with no Ray in
+    it, so it is tested without a cluster.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self._in_flight: list[deque[Any]] = [deque() for _ in range(workers)]  # submission (= execution) order
+        self._culprits: set[Any] = set()
+        self._bystanders: set[Any] = set()
+
+    def submitted(self, worker: int, ref: Any) -> None:
+        self._in_flight[worker].append(ref)
+
+    def succeeded(self, worker: int, ref: Any) -> None:
+        if ref in self._in_flight[worker]:
+            self._in_flight[worker].remove(ref)
+        self._culprits.discard(ref)
+        self._bystanders.discard(ref)
+
+    def failed(self, worker: int, ref: Any) -> tuple[bool, bool]:
+        """``(charged, first)``: whether this chunk killed the worker, and whether this is the first news
+        of that death (the moment to ask whether the worker is back)."""
+        if ref in self._culprits:
+            self._culprits.discard(ref)
+            return True, False
+        if ref in self._bystanders:
+            self._bystanders.discard(ref)
+            return False, False
+        held = self._in_flight[worker]
+        running = held[0] if held else ref
+        for other in held:
+            if other != ref:
+                (self._culprits if other == running else self._bystanders).add(other)
+        held.clear()
+        return ref == running, True
+
+
 class PipelineWorker:
     """One Ray actor: a process with one interpreter, running chunks of rows through the pipeline.
 
@@ -282,7 +328,7 @@ class RayEngine:
         queue = deque(_Chunk(list(range(start, min(start + size, len(rows))))) for start in range(0, len(rows), size))
         self.stats.chunks = len(queue)
         in_flight: dict[Any, tuple[_Chunk, int]] = {}
-        submitted: list[deque[Any]] = [deque() for _ in self._pool]  # per worker, in submission (= execution) order
+        ledger = DeathLedger(len(self._pool))
         probes: dict[Any, int] = {}  # ready() calls on workers Ray is restarting; no work goes to them meanwhile
         probing: set[int] = set()
         gone: set[int] = set()  # workers Ray gave up on
@@ -305,7 +351,7 @@ class RayEngine:
                 job = queue.popleft()
                 ref = self._pool[worker].run_chunk.remote([rows[i] for i in job.indices])
                 in_flight[ref] = (job, worker)
-                submitted[worker].append(ref)
+                ledger.submitted(worker, ref)
                 load[worker] += 1
             if len(gone) == len(self._pool):
                 raise PipelineError("every Ray worker is gone (Ray stopped restarting them); rows written so far are kept",
@@ -329,13 +375,10 @@ class RayEngine:
                     continue
                 job, worker = in_flight.pop(ref)
                 load[worker] -= 1
-                # An actor runs its tasks one at a time in submission order: the oldest one still in flight
-                # is the one it was running when it died; the others only queued behind it.
-                was_running = bool(submitted[worker]) and submitted[worker][0] == ref
-                submitted[worker].remove(ref)
                 try:
                     records = ray.get(ref)
                 except (RayActorError, WorkerCrashedError, OutOfMemoryError) as exc:
+                    was_running, first_news = ledger.failed(worker, ref)  # see DeathLedger
                     if _memory_kill(exc) and job.memory_kills < self.max_memory_retries:
                         # Ray's memory monitor killed the worker because the *node* ran short of memory
                         # (other jobs count too): not this chunk's fault, so it is not charged for it.
@@ -347,10 +390,12 @@ class RayEngine:
                         self._requeue(queue, job, exc, rows, finished)
                     else:
                         queue.appendleft(job)  # innocent bystander: retried without counting against it
-                    probe(worker)
+                    if first_news:
+                        probe(worker)
                     continue
                 except RayTaskError as exc:  # an exception inside run_chunk: not a row failure, a broken worker
                     raise PipelineError(f"a Ray worker failed running pipeline {pipeline.name!r}: {_cause(exc)}") from None
+                ledger.succeeded(worker, ref)
                 for index, record in zip(job.indices, records):
                     finished.setdefault(index, record)  # never twice, whatever a retry returned
             while next_out in finished:
