@@ -128,6 +128,11 @@ _QUOTED = re.compile(r"\"([^\"\n]{2,60})\"|“([^”\n]{2,60})”|'([^'\n]{3,60}
 _SENTENCE = re.compile(r"[^.!?;\n]+(?:[.!?;]+|\n|$)")
 
 
+def names_label(sentence: str, label: str) -> bool:
+    """Whether ``sentence`` names ``label`` as a whole word (case-sensitive: labels are written as written)."""
+    return re.search(rf"(?<![\w]){re.escape(label)}(?![\w])", sentence) is not None
+
+
 def spec_cues(spec: str, labels: Sequence[str]) -> dict[str, list[str]]:
     """Phrases the spec quotes in a sentence that names exactly one label: ``{label: [phrase, ...]}``.
 
@@ -136,7 +141,7 @@ def spec_cues(spec: str, labels: Sequence[str]) -> dict[str, list[str]]:
     cues: dict[str, list[str]] = {}
     text = spec.replace("\n", " ")
     for sentence in _SENTENCE.findall(text):
-        named = [label for label in labels if re.search(rf"(?<![\w]){re.escape(label)}(?![\w])", sentence)]
+        named = [label for label in labels if names_label(sentence, label)]
         if len(named) != 1:
             continue
         for match in _QUOTED.finditer(sentence):

@@ -282,6 +282,13 @@ class _Context:
         )
 
 
+def clears_floor(own_f1: float, majority_f1: float, prompt_f1: float | None) -> bool:
+    """Whether a preferred candidate's macro-F1 is at least the majority label's and plain ``prompt``'s:
+    below either, ``choose`` does not keep it (the issue's rule: never ship what its own estimate puts lower)."""
+    floor = max(majority_f1, prompt_f1 if prompt_f1 is not None else 0.0)
+    return round(own_f1, 6) >= round(floor, 6)
+
+
 def best_possible_p(gold: list[str], incumbent: list[str]) -> float:
     """The smallest one-sided McNemar p any challenger could reach against ``incumbent`` on these rows.
 
@@ -305,11 +312,9 @@ def futile_reason(
     fitting per fold on long prompts) cannot change what ships. Skipping it is a decision-preserving
     shortcut (futility stopping), not a new rule; tests/compiler/test_auto.py checks the equivalence.
     """
-    own = Estimate.of(gold, preferred, labels)
-    floor = Estimate.of(gold, [majority_label(gold, labels)] * len(gold), labels).macro_f1
-    if prompt is not None:
-        floor = max(floor, Estimate.of(gold, prompt, labels).macro_f1)
-    if round(own.macro_f1, 6) < round(floor, 6):
+    own = Estimate.of(gold, preferred, labels).macro_f1
+    majority = Estimate.of(gold, [majority_label(gold, labels)] * len(gold), labels).macro_f1
+    if not clears_floor(own, majority, Estimate.of(gold, prompt, labels).macro_f1 if prompt is not None else None):
         return None
     p_best = best_possible_p(gold, preferred)
     if p_best < switch_p:
@@ -328,7 +333,7 @@ def cross_validate(
     """Every candidate scored on every row by a program built without that row's fold.
 
     Candidates run cheapest first (``prompt``, the preferred one, then by cost); before each costlier one,
-    ``_futility`` checks whether it could still change the choice, and skips it (recorded under
+    ``futile_reason`` checks whether it could still change the choice, and skips it (recorded under
     ``skipped``) when it could not.
     """
     options = ctx.options
@@ -424,9 +429,9 @@ def choose(
     parts = [f"{r.name}: {r.estimate.describe()}" for r in ranked]
     parts.append(f"majority label: {majority.describe()}")
     preferred = reports.get(prefer) if prefer and gold is not None else None
-    floor = max(majority.macro_f1, reports["prompt"].estimate.macro_f1 if "prompt" in reports else 0.0)
+    prompt_f1 = reports["prompt"].estimate.macro_f1 if "prompt" in reports else None
     lead = ""
-    if preferred is not None and round(preferred.estimate.macro_f1, 6) >= round(floor, 6):
+    if preferred is not None and clears_floor(preferred.estimate.macro_f1, majority.macro_f1, prompt_f1):
         challengers = [
             (paired_better_p(gold, r.predictions, preferred.predictions), r)
             for r in ranked if r.name != preferred.name and r.estimate.macro_f1 > preferred.estimate.macro_f1

@@ -68,23 +68,22 @@ def _spec_sentences(spec: str) -> list[str]:
     return [part.strip() for sentence in segment("en", text) for part in re.split(r";\s+", sentence) if part.strip()]
 
 
-def _names(sentence: str, label: str) -> bool:
-    """Whether ``sentence`` names ``label`` as a word (case-sensitive: labels are usually written as written)."""
-    return re.search(rf"(?<![\w]){re.escape(label)}(?![\w])", sentence) is not None
+def label_descriptions(spec: str, labels: Sequence[str]) -> dict[str, str]:
+    """The spec as it describes each label: without the sentences that name only other labels.
+
+    Sentences naming no label (what the input is, "Only the label.") and sentences naming the label
+    (alone or with others) are kept in order; a spec that names no label comes back whole. The spec
+    is segmented once for all labels.
+    """
+    from compiler.augment import names_label
+
+    named = [(sentence, {name for name in labels if names_label(sentence, name)}) for sentence in _spec_sentences(spec)]
+    return {label: " ".join(sentence for sentence, names in named if not names or label in names) for label in labels}
 
 
 def label_description(spec: str, label: str, labels: Sequence[str]) -> str:
-    """The spec as it describes ``label``: without the sentences that name only other labels.
-
-    Sentences naming no label (what the input is, "Only the label.") and sentences naming ``label``
-    (alone or with others) are kept in order; a spec that names no label comes back whole.
-    """
-    kept = []
-    for sentence in _spec_sentences(spec):
-        named = [name for name in labels if _names(sentence, name)]
-        if not named or label in named:
-            kept.append(sentence)
-    return " ".join(kept)
+    """The spec as it describes ``label`` (see ``label_descriptions``)."""
+    return label_descriptions(spec, labels)[label]
 
 
 def channel_output(
@@ -96,11 +95,12 @@ def channel_output(
 
     assert isinstance(request.output, LabelsOutput)
     labels = request.output.labels
+    if spec_in_documents == "label":
+        described = label_descriptions(request.spec, labels)
+    else:
+        described = dict.fromkeys(labels, request.spec)
     documents = {
-        label: channel_text(
-            label_description(request.spec, label, labels) if spec_in_documents == "label" else request.spec,
-            label, [text for text, gold in pairs if gold == label][:max_per_label],
-        )
+        label: channel_text(described[label], label, [text for text, gold in pairs if gold == label][:max_per_label])
         for label in labels
     }
     return request.output.model_copy(update={"channel": documents})

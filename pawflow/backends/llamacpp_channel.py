@@ -3,8 +3,8 @@
 Why: direct scoring asks a small base to *answer* with a label after an instruction, and a 135M model
 leans to one label whatever the input. Channel scoring (Min et al., "Noisy Channel Language Model
 Prompting for Few-Shot Text Classification", ACL 2022) asks it what it is good at — how likely a text is —
-once per label: each label has its own document (the spec as it describes that label and that label's examples, built by
-``pawflow.prompting.channel_text``), and the input is scored as that document's next item. The label
+once per label: each label has its own document (the spec as it describes that label and that label's
+examples, built by ``pawflow.prompting.channel_text``), and the input is scored as that document's next item. The label
 whose document explains the input best wins; a per-label bias (``LabelsOutput.bias``) is applied by the
 Function afterwards, as for direct scoring.
 
